@@ -1,0 +1,41 @@
+"""The one root exception of pcmt-bot and the typed errors callers can act on."""
+
+from __future__ import annotations
+
+
+class PcmtError(Exception):
+    """Root of every error pcmt-bot raises on purpose."""
+
+
+class ConfigError(PcmtError):
+    """A setting is missing or malformed; start-up stops with one clear line."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"invalid setting {setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+class StoreError(PcmtError):
+    """The database could not be opened or migrated."""
+
+
+class DeliveryError(PcmtError):
+    """A channel could not deliver a message. Subclasses tell the outbox what to do next."""
+
+
+class RetryLater(DeliveryError):
+    """Transient failure (rate limit, timeout, network, server error): try again later."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class Unreachable(DeliveryError):
+    """The recipient cannot be reached any more (blocked the bot, left the chat)."""
+
+
+class Undeliverable(DeliveryError):
+    """The message itself is wrong for the platform; retrying would fail the same way."""

@@ -1,0 +1,82 @@
+"""Structured logging: one event per line, ``key=value`` or JSON.
+
+Log lines carry event names and counters, never message text, tokens or platform ids
+(unless ``PCMT_LOG_SENSITIVE`` is set for debugging). Secrets that a library might print
+(python-telegram-bot and httpx put the bot token in URLs) are masked by a filter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+_SENSITIVE_KEYS = frozenset({"chat_id", "user_id", "external_id"})
+_sensitive_allowed = False
+
+
+class _Formatter(logging.Formatter):
+    def __init__(self, as_json: bool) -> None:
+        super().__init__()
+        self.as_json = as_json
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        fields.update(getattr(record, "fields", {}))
+        if record.exc_info and record.exc_info[0] is not None:
+            fields["error"] = record.exc_info[0].__name__
+        if self.as_json:
+            return json.dumps(fields, ensure_ascii=False, default=str)
+        return " ".join(f"{key}={_kv(value)}" for key, value in fields.items())
+
+
+def _kv(value: object) -> str:
+    text = str(value)
+    if not text or any(ch in text for ch in ' ="'):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+class _MaskSecrets(logging.Filter):
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        return True
+
+
+def configure(level: str = "INFO", fmt: str = "kv", *, secrets: Iterable[str] = (),
+              sensitive: bool = False) -> None:
+    global _sensitive_allowed
+    _sensitive_allowed = sensitive
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter(as_json=fmt == "json"))
+    handler.addFilter(_MaskSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # These libraries log request URLs, which contain the bot token, at INFO.
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "asyncio",
+                  "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log ``name`` with ``fields``; platform ids are dropped unless explicitly allowed."""
+    if not _sensitive_allowed:
+        fields = {key: value for key, value in fields.items() if key not in _SENSITIVE_KEYS}
+    logger.log(level, name, extra={"fields": fields})

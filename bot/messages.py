@@ -1,0 +1,94 @@
+"""Channel-neutral messages: what handlers receive and what they answer.
+
+A channel adapter turns a platform update into an :class:`Incoming` and renders a
+:class:`Reply` the way its platform can (inline keyboards, numbered options, ...).
+Handlers never see a platform object.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+MAX_TEXT = 4000
+"""Longest user text a handler ever sees; channels cut longer input before dispatch."""
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the user sent. ``data`` is filled by the channel once downloaded."""
+
+    kind: str  # "photo" | "document"
+    data: bytes = b""
+    mime_type: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    channel: str
+    chat_id: str
+    user_id: str
+    chat_kind: ChatKind = ChatKind.PRIVATE
+    text: str | None = None
+    command: str | None = None
+    args: str = ""
+    choice: str | None = None
+    location: Location | None = None
+    attachments: tuple[Attachment, ...] = ()
+    locale_hint: str | None = None
+    edited: bool = False
+
+    @classmethod
+    def from_text(cls, channel: str, chat_id: str, user_id: str, text: str,
+                  **extra: Any) -> Incoming:
+        """Split a typed line into command and arguments (``/start PAYLOAD``, ``/cmd@bot``)."""
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            head, _, rest = stripped.partition(" ")
+            name = head[1:].split("@", 1)[0].lower()
+            if name.isidentifier():
+                return cls(channel, chat_id, user_id, text=stripped, command=name,
+                           args=rest.strip(), **extra)
+        return cls(channel, chat_id, user_id, text=stripped, **extra)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice offered to the user. ``data`` comes back as :attr:`Incoming.choice`."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    options: tuple[Option, ...] = ()
+    edit: bool = False
+    """Replace the message the user pressed a button on, where the platform can."""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Reply:
+        payload = json.loads(raw)
+        return cls(
+            text=payload["text"],
+            options=tuple(Option(**option) for option in payload.get("options", [])),
+            edit=bool(payload.get("edit", False)),
+        )

@@ -1,0 +1,92 @@
+"""Settings from the environment (prefix ``PCMT_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/pcmt.db"
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PCMT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    data_dir: Path = Path("./data")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Master key (32+ bytes, base64 or hex); generated into data_dir when unset.",
+    )
+    default_language: Literal["vi", "en"] = "vi"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["kv", "json"] = "kv"
+    log_sensitive: bool = Field(
+        default=False, description="Debug only: allow platform ids in log lines."
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    public_url: str | None = None
+
+    web_host: str = "0.0.0.0"  # noqa: S104 - a container must listen on all interfaces
+    web_port: int | None = Field(default=None, ge=1, le=65535)
+
+    admin_chat: str | None = None
+    conversation_ttl_minutes: int = Field(default=60, ge=1)
+    delivery_interval_seconds: float = Field(default=2.0, gt=0)
+    delivery_batch_size: int = Field(default=50, ge=1)
+    delivery_max_attempts: int = Field(default=8, ge=1)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL ({exc})") from None
+        driver = _DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError(
+                f"unsupported driver {url.drivername!r}; use sqlite+aiosqlite or postgresql+asyncpg"
+            )
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("telegram_base_url", "telegram_base_file_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning the first validation problem into a :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"PCMT_{field.upper()}", first["msg"]) from None

@@ -1,0 +1,51 @@
+"""Conversation state: which flow a user is in, at which step, with what data so far.
+
+Kept in the database so that a restarted process or another replica continues exactly where
+the conversation stopped. State past its expiry reads as no state at all.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.schema import conversations
+
+
+@dataclass(slots=True)
+class Conversation:
+    flow: str
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+async def load(conn: AsyncConnection, user_id: int, now: datetime) -> Conversation | None:
+    row = (await conn.execute(
+        select(conversations).where(conversations.c.user_id == user_id)
+    )).first()
+    if row is None or row.expires_at <= now:
+        return None
+    return Conversation(row.flow, row.step, json.loads(row.data))
+
+
+async def save(conn: AsyncConnection, user_id: int, state: Conversation | None, now: datetime,
+               ttl: timedelta) -> None:
+    if state is None:
+        await conn.execute(delete(conversations).where(conversations.c.user_id == user_id))
+        return
+    values = {
+        "flow": state.flow,
+        "step": state.step,
+        "data": json.dumps(state.data, ensure_ascii=False),
+        "expires_at": now + ttl,
+        "updated_at": now,
+    }
+    changed = await conn.execute(
+        update(conversations).where(conversations.c.user_id == user_id).values(**values))
+    if changed.rowcount == 0:
+        await conn.execute(insert(conversations).values(user_id=user_id, **values))

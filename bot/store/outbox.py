@@ -1,0 +1,104 @@
+"""The outbox: every proactive message, written in the transaction that caused it.
+
+Delivery claims due rows with a lease (``claimed_until``), sends them outside any transaction
+and records the result. A process that dies mid-send leaves a lease that runs out, so another
+tick sends the row again: delivery is at-least-once and nothing is lost. On PostgreSQL the claim
+skips rows another replica holds (``FOR UPDATE SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.messages import Reply
+from bot.store.schema import outbox
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    id: int
+    channel: str
+    chat_id: str
+    reply: Reply
+    dedupe_key: str
+    attempts: int
+
+
+async def enqueue(conn: AsyncConnection, *, channel: str, chat_id: str, reply: Reply,
+                  dedupe_key: str, due_at: datetime, now: datetime) -> bool:
+    """Queue ``reply``; a second row with the same ``dedupe_key`` is ignored. True if queued."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(outbox).values(
+        channel=channel, chat_id=chat_id, payload=reply.to_json(), dedupe_key=dedupe_key,
+        due_at=due_at, status=PENDING, attempts=0, created_at=now,
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = await conn.execute(statement)
+    return bool(result.rowcount)
+
+
+def _claimable(now: datetime) -> list[object]:
+    return [
+        outbox.c.status == PENDING,
+        outbox.c.due_at <= now,
+        or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+    ]
+
+
+async def claim(conn: AsyncConnection, *, channels: Collection[str], now: datetime,
+                lease: timedelta, limit: int,
+                chat_ids: Collection[str] | None = None) -> list[OutboxItem]:
+    conditions = [*_claimable(now), outbox.c.channel.in_(list(channels))]
+    if chat_ids is not None:
+        conditions.append(outbox.c.chat_id.in_(list(chat_ids)))
+    due = (
+        select(outbox.c.id).where(and_(*conditions))  # type: ignore[arg-type]
+        .order_by(outbox.c.due_at, outbox.c.id).limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = await conn.execute(
+        update(outbox).where(outbox.c.id.in_(due.scalar_subquery()))
+        .values(claimed_until=now + lease, attempts=outbox.c.attempts + 1)
+        .returning(outbox.c.id, outbox.c.channel, outbox.c.chat_id, outbox.c.payload,
+                   outbox.c.dedupe_key, outbox.c.attempts)
+    )
+    items = [
+        OutboxItem(row.id, row.channel, row.chat_id, Reply.from_json(row.payload),
+                   row.dedupe_key, row.attempts)
+        for row in rows
+    ]
+    return sorted(items, key=lambda item: item.id)
+
+
+async def mark_sent(conn: AsyncConnection, item_id: int, now: datetime) -> None:
+    await conn.execute(update(outbox).where(outbox.c.id == item_id).values(
+        status=SENT, sent_at=now, claimed_until=None, last_error=None))
+
+
+async def retry_at(conn: AsyncConnection, item_id: int, due_at: datetime, error: str) -> None:
+    await conn.execute(update(outbox).where(outbox.c.id == item_id).values(
+        due_at=due_at, claimed_until=None, last_error=error[:200]))
+
+
+async def give_up(conn: AsyncConnection, item_id: int, error: str) -> None:
+    await conn.execute(update(outbox).where(outbox.c.id == item_id).values(
+        status=FAILED, claimed_until=None, last_error=error[:200]))
+
+
+async def release(conn: AsyncConnection, item_ids: Collection[int]) -> None:
+    """Hand claimed rows back at shutdown; the attempt they were charged is refunded."""
+    if item_ids:
+        await conn.execute(update(outbox).where(outbox.c.id.in_(list(item_ids))).values(
+            claimed_until=None, attempts=outbox.c.attempts - 1))
+
+
+async def counts(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
+    return {status: count for status, count in rows.tuples()}

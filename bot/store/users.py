@@ -1,0 +1,100 @@
+"""Users and the channel identities that point at them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.schema import identities, users
+
+ROLES = ("citizen", "managed", "officer", "supervisor")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    role: str
+    language: str | None
+    commune_code: str | None
+    province_code: str | None
+    unreachable: bool
+
+
+def _user(row: object) -> User:
+    return User(*(getattr(row, name) for name in User.__slots__))
+
+
+async def resolve(conn: AsyncConnection, channel: str, external_id: str, chat_id: str,
+                  now: datetime) -> User:
+    """The user behind a channel identity, created on first contact.
+
+    The row is locked on PostgreSQL so that two replicas handling the same person's messages
+    take turns, which keeps their conversation state consistent.
+    """
+    query = (
+        select(users)
+        .join(identities, identities.c.user_id == users.c.id)
+        .where(identities.c.channel == channel, identities.c.external_id == external_id)
+        .with_for_update(of=users)
+    )
+    row = (await conn.execute(query)).first()
+    if row is not None:
+        user = _user(row)
+        if user.unreachable:
+            await conn.execute(update(users).where(users.c.id == user.id).values(unreachable=False))
+            user = User(user.id, user.role, user.language, user.commune_code, user.province_code,
+                        False)
+        await _remember_chat(conn, channel, external_id, chat_id)
+        return user
+    try:
+        async with conn.begin_nested():
+            user_id = (await conn.execute(
+                insert(users).values(role="citizen", unreachable=False, created_at=now)
+                .returning(users.c.id)
+            )).scalar_one()
+            await conn.execute(insert(identities).values(
+                channel=channel, external_id=external_id, chat_id=chat_id, user_id=user_id,
+                created_at=now,
+            ))
+    except IntegrityError:
+        # Another replica created this identity a moment ago.
+        return await resolve(conn, channel, external_id, chat_id, now)
+    return User(user_id, "citizen", None, None, None, False)
+
+
+async def _remember_chat(conn: AsyncConnection, channel: str, external_id: str,
+                         chat_id: str) -> None:
+    await conn.execute(
+        update(identities)
+        .where(identities.c.channel == channel, identities.c.external_id == external_id,
+               identities.c.chat_id != chat_id)
+        .values(chat_id=chat_id)
+    )
+
+
+async def set_language(conn: AsyncConnection, user_id: int, language: str) -> None:
+    await conn.execute(update(users).where(users.c.id == user_id).values(language=language))
+
+
+async def set_role(conn: AsyncConnection, user_id: int, role: str, *,
+                   commune_code: str | None = None, province_code: str | None = None) -> None:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    await conn.execute(update(users).where(users.c.id == user_id).values(
+        role=role, commune_code=commune_code, province_code=province_code))
+
+
+async def mark_unreachable(conn: AsyncConnection, channel: str, chat_id: str) -> None:
+    """The platform says this chat blocked the bot: stop scheduling to it until it writes again."""
+    owners = select(identities.c.user_id).where(
+        identities.c.channel == channel, identities.c.chat_id == chat_id)
+    await conn.execute(update(users).where(users.c.id.in_(owners)).values(unreachable=True))
+
+
+async def get(conn: AsyncConnection, user_id: int) -> User | None:
+    row = (await conn.execute(select(users).where(users.c.id == user_id))).first()
+    return _user(row) if row is not None else None

@@ -1,0 +1,16 @@
+"""Channel-neutral conversation logic, one module per conversation.
+
+Handlers never import a platform SDK: they read :class:`bot.messages.Incoming` and answer
+through :class:`bot.routing.Context`.
+"""
+
+from __future__ import annotations
+
+from bot.routing import Router
+
+
+def routers() -> list[Router]:
+    """Every router, in the order the dispatcher consults them."""
+    from handlers import start
+
+    return [start.router]

@@ -1,0 +1,134 @@
+"""Sending what the outbox holds, through the channel registry, with retries and backoff.
+
+Each tick claims due rows under a lease, sends them with no transaction open, and records
+the outcome. The typed channel errors decide what happens next:
+``RetryLater`` backs off (or waits the platform's ``retry_after``, pausing the whole channel),
+``Unreachable`` marks the recipient so nothing more is scheduled to them, ``Undeliverable``
+and exhausted attempts give up with the error recorded. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot import logs
+from bot.channels.base import Channel
+from bot.errors import DeliveryError, RetryLater, Unreachable
+from bot.settings import Settings
+from bot.store import Store, outbox, users
+from bot.store.outbox import OutboxItem
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = 5.0
+BACKOFF_CAP = 3600.0
+
+
+def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
+    """Exponential backoff with jitter: about 5 s, 10 s, 20 s ... capped at an hour."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=delay * (0.5 + rng() / 2))
+
+
+class Delivery:
+    def __init__(self, store: Store, channels: Mapping[str, Channel], settings: Settings,
+                 clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.channels = dict(channels)
+        self.clock = clock
+        self.batch_size = settings.delivery_batch_size
+        self.max_attempts = settings.delivery_max_attempts
+        self.lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self.paused_until: dict[str, datetime] = {}
+        self._lock = asyncio.Lock()
+        self._stopping = False
+
+    async def tick(self) -> int:
+        """Send what is due now; returns how many messages were delivered."""
+        if self._stopping or self._lock.locked():
+            return 0
+        async with self._lock:
+            sent = await asyncio.gather(*(
+                self._tick_channel(name, channel) for name, channel in self.channels.items()
+            ))
+            return sum(sent)
+
+    async def drain(self, rounds: int = 10) -> int:
+        """Tick until nothing due is left (or ``rounds`` pass): for scripted sessions and tests."""
+        total = 0
+        for _ in range(rounds):
+            sent = await self.tick()
+            total += sent
+            if not sent:
+                break
+        return total
+
+    async def stop(self) -> None:
+        """Let the tick in flight finish its current send; unsent claims go back to the outbox."""
+        self._stopping = True
+        async with self._lock:
+            pass
+
+    async def _tick_channel(self, name: str, channel: Channel) -> int:
+        now = self.clock()
+        if self.paused_until.get(name, now) > now:
+            return 0
+        async with self.store.transaction() as conn:
+            items = await outbox.claim(conn, channels=[name], now=now, lease=self.lease,
+                                       limit=self.batch_size, chat_ids=channel.addresses)
+        delivered = 0
+        for index, item in enumerate(items):
+            if self._stopping or self.paused_until.get(name, now) > self.clock():
+                await self._release(items[index:])
+                break
+            delivered += await self._send(channel, item)
+        return delivered
+
+    async def _send(self, channel: Channel, item: OutboxItem) -> int:
+        try:
+            await channel.send(item.chat_id, item.reply)
+        except RetryLater as exc:
+            await self._retry(channel.name, item, exc)
+            return 0
+        except DeliveryError as exc:
+            await self._give_up(channel.name, item, exc)
+            return 0
+        except Exception as exc:  # a bug in an adapter must not lose the message
+            await self._retry(channel.name, item, RetryLater(f"unexpected {type(exc).__name__}"))
+            return 0
+        async with self.store.transaction() as conn:
+            await outbox.mark_sent(conn, item.id, self.clock())
+        logs.event(log, "outbox.sent", channel=channel.name, outbox_id=item.id,
+                   attempts=item.attempts)
+        return 1
+
+    async def _retry(self, channel: str, item: OutboxItem, exc: RetryLater) -> None:
+        if item.attempts >= self.max_attempts:
+            await self._give_up(channel, item, exc)
+            return
+        now = self.clock()
+        if exc.retry_after is not None:
+            delay = timedelta(seconds=exc.retry_after)
+            self.paused_until[channel] = now + delay  # the platform throttles the whole bot
+        else:
+            delay = backoff(item.attempts)
+        async with self.store.transaction() as conn:
+            await outbox.retry_at(conn, item.id, now + delay, exc.reason)
+        logs.event(log, "outbox.retry", logging.WARNING, channel=channel, outbox_id=item.id,
+                   attempts=item.attempts, reason=exc.reason, delay_s=round(delay.total_seconds()))
+
+    async def _give_up(self, channel: str, item: OutboxItem, exc: DeliveryError) -> None:
+        async with self.store.transaction() as conn:
+            await outbox.give_up(conn, item.id, f"{type(exc).__name__}: {exc}")
+            if isinstance(exc, Unreachable):
+                await users.mark_unreachable(conn, channel, item.chat_id)
+        logs.event(log, "outbox.failed", logging.ERROR, channel=channel, outbox_id=item.id,
+                   attempts=item.attempts, error=type(exc).__name__)
+
+    async def _release(self, items: list[OutboxItem]) -> None:
+        async with self.store.transaction() as conn:
+            await outbox.release(conn, [item.id for item in items])

@@ -1,0 +1,27 @@
+"""APScheduler wiring: the clock that fires short ticks. Who is due lives in the database."""
+
+from __future__ import annotations
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.settings import Settings
+from scheduler.delivery import Delivery
+
+
+class Scheduler:
+    def __init__(self, delivery: Delivery, settings: Settings) -> None:
+        self.delivery = delivery
+        self.interval = settings.delivery_interval_seconds
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def start(self) -> None:
+        self._scheduler.add_job(
+            self.delivery.tick, "interval", seconds=self.interval, id="delivery",
+            max_instances=1, coalesce=True,
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        await self.delivery.stop()

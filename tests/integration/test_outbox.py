@@ -1,0 +1,192 @@
+"""Outbox and delivery on both stores: dedupe, leases after a crash, retries, give-up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from bot.errors import DeliveryError, RetryLater, Undeliverable, Unreachable
+from bot.messages import Option, Reply
+from bot.settings import Settings
+from bot.store import Store, outbox, users
+from bot.store.schema import outbox as outbox_table
+from scheduler.delivery import Delivery, backoff
+from tests.conftest import FakeClock, StoreFactory
+
+
+@dataclass
+class RecordingChannel:
+    name: str = "fake"
+    failures: list[DeliveryError] = field(default_factory=list)
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    delay: float = 0.0
+
+    @property
+    def addresses(self) -> Collection[str] | None:
+        return None
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((chat_id, reply.text))
+
+
+async def _enqueue(store: Store, clock: FakeClock, key: str, chat: str = "c1",
+                   text: str = "xin chào") -> bool:
+    async with store.transaction() as conn:
+        return await outbox.enqueue(conn, channel="fake", chat_id=chat,
+                                    reply=Reply(text, (Option("Đồng ý", "ok"),)),
+                                    dedupe_key=key, due_at=clock(), now=clock())
+
+
+async def _statuses(store: Store) -> list[tuple[str, int, str | None]]:
+    async with store.transaction() as conn:
+        rows = await conn.execute(select(outbox_table.c.status, outbox_table.c.attempts,
+                                         outbox_table.c.last_error).order_by(outbox_table.c.id))
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def test_enqueue_is_deduplicated_and_delivered_once(store: Store, settings: Settings,
+                                                          clock: FakeClock) -> None:
+    assert await _enqueue(store, clock, "k1")
+    assert not await _enqueue(store, clock, "k1")
+    channel = RecordingChannel()
+    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    assert await delivery.drain() == 1
+    assert channel.sent == [("c1", "xin chào")]
+    assert await _statuses(store) == [("sent", 1, None)]
+
+
+async def test_rows_enqueued_in_a_rolled_back_transaction_never_leave(
+        store: Store, settings: Settings, clock: FakeClock) -> None:
+    try:
+        async with store.transaction() as conn:
+            await outbox.enqueue(conn, channel="fake", chat_id="c", reply=Reply("x"),
+                                 dedupe_key="gone", due_at=clock(), now=clock())
+            raise RuntimeError("the state change failed")
+    except RuntimeError:
+        pass
+    assert await _statuses(store) == []
+
+
+async def test_a_crash_mid_send_is_redelivered_after_the_lease(
+        store_factory: StoreFactory, settings: Settings, clock: FakeClock) -> None:
+    store = await store_factory.open()
+    await _enqueue(store, clock, "crash")
+    async with store.transaction() as conn:  # a process claims the row, then dies
+        claimed = await outbox.claim(conn, channels=["fake"], now=clock(),
+                                     lease=Delivery(store, {}, settings, clock).lease, limit=10)
+    assert len(claimed) == 1
+    survivor = await store_factory.open()
+    channel = RecordingChannel()
+    delivery = Delivery(survivor, {"fake": channel}, settings, clock)
+    assert await delivery.tick() == 0  # still leased to the dead process
+    clock.advance(seconds=settings.delivery_lease_seconds + 1)
+    assert await delivery.tick() == 1
+    assert channel.sent == [("c1", "xin chào")]
+
+
+async def test_transient_errors_back_off_then_succeed(store: Store, settings: Settings,
+                                                      clock: FakeClock) -> None:
+    await _enqueue(store, clock, "flaky")
+    channel = RecordingChannel(failures=[RetryLater("timeout"), RetryLater("server error")])
+    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    assert await delivery.tick() == 0
+    assert await delivery.tick() == 0  # not due yet: backing off
+    clock.advance(seconds=10)
+    assert await delivery.tick() == 0
+    clock.advance(seconds=30)
+    assert await delivery.tick() == 1
+    assert await _statuses(store) == [("sent", 3, None)]
+
+
+async def test_retry_after_pauses_the_whole_channel(store: Store, settings: Settings,
+                                                    clock: FakeClock) -> None:
+    await _enqueue(store, clock, "a", chat="c1")
+    await _enqueue(store, clock, "b", chat="c2")
+    channel = RecordingChannel(failures=[RetryLater("429", retry_after=30)])
+    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    assert await delivery.tick() == 0
+    assert channel.sent == []  # the second message waits too
+    clock.advance(seconds=31)
+    assert await delivery.drain() == 2
+    assert [chat for chat, _ in channel.sent] == ["c1", "c2"]
+
+
+async def test_blocked_recipient_is_marked_unreachable(store: Store, settings: Settings,
+                                                       clock: FakeClock) -> None:
+    async with store.transaction() as conn:
+        user = await users.resolve(conn, "fake", "u9", "c1", clock())
+    await _enqueue(store, clock, "blocked")
+    delivery = Delivery(store, {"fake": RecordingChannel(failures=[Unreachable("blocked")])},
+                        settings, clock)
+    await delivery.tick()
+    async with store.transaction() as conn:
+        assert (await users.get(conn, user.id)).unreachable  # type: ignore[union-attr]
+    status, attempts, error = (await _statuses(store))[0]
+    assert (status, attempts) == ("failed", 1) and error and "Unreachable" in error
+
+
+async def test_gives_up_after_max_attempts_with_the_error_recorded(
+        store: Store, clock: FakeClock, tmp_path: object) -> None:
+    settings = Settings(_env_file=None, delivery_max_attempts=2)
+    await _enqueue(store, clock, "doomed")
+    channel = RecordingChannel(failures=[RetryLater("timeout"), RetryLater("timeout")])
+    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    await delivery.tick()
+    clock.advance(hours=1)
+    await delivery.tick()
+    assert await _statuses(store) == [("failed", 2, "RetryLater: timeout")]
+
+
+async def test_undeliverable_gives_up_at_once(store: Store, settings: Settings,
+                                              clock: FakeClock) -> None:
+    await _enqueue(store, clock, "bad")
+    delivery = Delivery(store, {"fake": RecordingChannel(failures=[Undeliverable("too long")])},
+                        settings, clock)
+    await delivery.tick()
+    assert (await _statuses(store))[0][0] == "failed"
+
+
+async def test_stop_lets_the_send_in_flight_finish_and_returns_the_rest(
+        store: Store, settings: Settings, clock: FakeClock) -> None:
+    for key in ("s1", "s2", "s3"):
+        await _enqueue(store, clock, key)
+    channel = RecordingChannel(delay=0.2)
+    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    tick = asyncio.create_task(delivery.tick())
+    await asyncio.sleep(0.05)
+    await delivery.stop()
+    assert await tick == 1
+    statuses = await _statuses(store)
+    assert statuses[0] == ("sent", 1, None)
+    assert statuses[1:] == [("pending", 0, None), ("pending", 0, None)]
+    fresh = Delivery(store, {"fake": channel}, settings, clock)
+    assert await fresh.drain() == 2
+
+
+async def test_two_replicas_never_send_the_same_row_twice(
+        store_factory: StoreFactory, settings: Settings, clock: FakeClock) -> None:
+    first = await store_factory.open()
+    second = await store_factory.open()
+    for number in range(40):
+        await _enqueue(first, clock, f"r{number}", chat=f"c{number}")
+    channel = RecordingChannel(delay=0.001)
+    small = Settings(_env_file=None, delivery_batch_size=5)
+    replicas = [Delivery(store, {"fake": channel}, small, clock) for store in (first, second)]
+    for _ in range(20):
+        await asyncio.gather(*(replica.tick() for replica in replicas))
+    chats = [chat for chat, _ in channel.sent]
+    assert sorted(chats) == sorted(f"c{number}" for number in range(40))
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert backoff(1, rng=lambda: 1.0).total_seconds() == 5
+    assert backoff(3, rng=lambda: 1.0).total_seconds() == 20
+    assert backoff(30, rng=lambda: 1.0).total_seconds() == 3600
+    assert backoff(1, rng=lambda: 0.0).total_seconds() == 2.5

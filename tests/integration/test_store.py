@@ -1,0 +1,67 @@
+"""Schema, identities and conversation state on SQLite and PostgreSQL (one body, both stores)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect
+
+from bot.store import Store, conversations, users
+from bot.store.conversations import Conversation
+from bot.store.schema import metadata
+from tests.conftest import FakeClock, StoreFactory
+
+
+def _schema_diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": False})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_migrations_from_empty_database_match_the_schema(store: Store) -> None:
+    async with store.engine.connect() as conn:
+        tables = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+        diff = await conn.run_sync(_schema_diff)
+    assert {"users", "identities", "conversations", "outbox", "audit_log"} <= tables
+    assert diff == []
+
+
+async def test_upgrade_twice_is_harmless(store_factory: StoreFactory) -> None:
+    await store_factory.open()
+    second = await store_factory.open()
+    await second.upgrade()
+
+
+async def test_identity_resolves_to_the_same_user(store: Store, clock: FakeClock) -> None:
+    async with store.transaction() as conn:
+        first = await users.resolve(conn, "console", "u1", "u1", clock())
+        again = await users.resolve(conn, "console", "u1", "u1", clock())
+        other_channel = await users.resolve(conn, "telegram", "u1", "u1", clock())
+    assert first.id == again.id
+    assert other_channel.id != first.id
+    assert first.role == "citizen" and first.language is None
+
+
+async def test_blocked_user_becomes_reachable_when_writing_again(store: Store,
+                                                                 clock: FakeClock) -> None:
+    async with store.transaction() as conn:
+        user = await users.resolve(conn, "telegram", "77", "chat-77", clock())
+        await users.mark_unreachable(conn, "telegram", "chat-77")
+        assert (await users.get(conn, user.id)).unreachable  # type: ignore[union-attr]
+        back = await users.resolve(conn, "telegram", "77", "chat-77", clock())
+    assert not back.unreachable
+
+
+async def test_conversation_state_round_trip_and_expiry(store: Store, clock: FakeClock) -> None:
+    ttl = timedelta(minutes=30)
+    async with store.transaction() as conn:
+        user = await users.resolve(conn, "console", "u2", "u2", clock())
+        await conversations.save(conn, user.id, Conversation("report", "where", {"kind": "dealing",
+                                 "note": "Hẻm 5"}), clock(), ttl)
+    async with store.transaction() as conn:
+        state = await conversations.load(conn, user.id, clock())
+    assert state == Conversation("report", "where", {"kind": "dealing", "note": "Hẻm 5"})
+    clock.advance(minutes=31)
+    async with store.transaction() as conn:
+        assert await conversations.load(conn, user.id, clock()) is None
