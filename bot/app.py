@@ -13,10 +13,11 @@ from bot.dispatch import Dispatcher, utc_now
 from bot.errors import ConfigError, StoreError
 from bot.services import Services
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, communes
 from bot.web import WebServer
+from scheduler import escalation, retention
 from scheduler.delivery import Delivery
-from scheduler.runner import Scheduler
+from scheduler.runner import Job, Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class App:
         self._delivery: Delivery | None = None
         self._scheduler: Scheduler | None = None
         self.web: WebServer | None = None
+        self.services = Services(settings)
+        self._route_installers: list[Callable[[WebServer], None]] = []
 
     @property
     def store(self) -> Store:
@@ -52,27 +55,42 @@ class App:
     async def initialize(self) -> None:
         from handlers import routers
 
+        self.services.keyring  # noqa: B018 - a bad key must stop start-up, not the first report
         try:
             self._store = await Store.open(self.settings.database_url)
         except StoreError as exc:
             raise ConfigError("PCMT_DATABASE_URL", str(exc)) from exc
-        services = Services(self.settings)
-        self._dispatcher = Dispatcher(self._store, services, routers(), clock=self.clock)
+        async with self._store.transaction() as conn:
+            await communes.sync(conn, *self.services.commune_list)
+        self._dispatcher = Dispatcher(self._store, self.services, routers(), clock=self.clock)
 
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
 
+    def add_routes(self, install: Callable[[WebServer], None]) -> None:
+        """Have ``install`` add routes (a channel's webhook) to the web server before it starts."""
+        self._route_installers.append(install)
+
     async def start(self, *, schedule: bool = True) -> None:
         """Start delivery for the registered channels, the scheduler and the web server."""
-        self._delivery = Delivery(self.store, self.channels, self.settings, self.clock)
+        self._delivery = Delivery(self.store, self.channels, self.settings, self.clock,
+                                  self.services.keyring)
         if schedule:
-            self._scheduler = Scheduler(self._delivery, self.settings)
+            self._scheduler = Scheduler(self._delivery, self.settings, self._jobs())
             await self._scheduler.start()
         if self.settings.web_port is not None:
             self.web = WebServer(self.store, self.settings.web_host, self.settings.web_port)
+            for install in self._route_installers:
+                install(self.web)
             await self.web.start()
         logs.event(log, "app.started", channels=",".join(self.channels) or "-",
                    database=self.store.dialect, web_port=self.web.port if self.web else "-")
+
+    def _jobs(self) -> list[Job]:
+        ticks = escalation.Escalation(self.store, self.services, self.clock)
+        purge = retention.Retention(self.store, self.clock)
+        return [Job("escalation", ticks.tick, escalation.INTERVAL_SECONDS),
+                Job("retention", purge.tick, retention.INTERVAL_SECONDS)]
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any
 
 from bot import logs
 from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.errors import ConfigError
+from bot.services import Services
 from bot.settings import Settings, load_settings
 from bot.store import Store
 
@@ -33,19 +35,58 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default="console",
                       help="act as this console user (default: console)")
 
+    ask = commands.add_parser("ask", help="answer prevention questions from the knowledge base")
+    ask.add_argument("--lang", choices=["vi", "en"], help="answer in this language")
+    ask.add_argument("--json", action="store_true", help="one JSON object per answer")
+    ask.add_argument("text", nargs="+", metavar="TEXT",
+                     help="the question, or - to read one question a line from standard input")
+
+    communes = commands.add_parser("communes", help="the official list of communes")
+    communes_commands = communes.add_subparsers(dest="communes_command", required=True,
+                                                metavar="ACTION")
+    search = communes_commands.add_parser("search", help="find a commune as people type it")
+    search.add_argument("--json", action="store_true", help="one JSON array per query")
+    search.add_argument("--limit", type=int, default=5, help="candidates per query (default 5)")
+    search.add_argument("text", nargs="+", metavar="TEXT",
+                        help="the query, or - to read one query a line from standard input")
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply the schema migrations")
+
+    admin = commands.add_parser("admin", help="police invites, reports nobody has received")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    invite = admin_commands.add_parser(
+        "invite", help="print a one-time code that links a police chat to a commune or province")
+    invite.add_argument("--role", choices=["officer", "supervisor"], required=True,
+                        help="officer: commune police; supervisor: provincial police")
+    invite.add_argument("--commune", metavar="CODE", help="commune code, for an officer")
+    invite.add_argument("--province", metavar="CODE", help="province code, for a supervisor")
+    invite.add_argument("--hours", type=float, default=72.0,
+                        help="the code expires after this many hours (default 72)")
+    admin_commands.add_parser(
+        "unrouted", help="open reports no police chat has received yet (never their content)")
     return parser
 
 
 async def _run(settings: Settings) -> None:
-    async with App(settings) as app:
+    async with App(settings) as app, contextlib.AsyncExitStack() as channels:
         console = None
+        telegram = None
         if settings.telegram_token is None:
             console = ConsoleChannel()
             app.add_channel(console)
+        else:
+            from bot.channels.telegram import TelegramChannel
+
+            telegram = TelegramChannel(app.dispatcher)
+            channels.push_async_callback(telegram.stop)  # before the app closes the store
+            await telegram.initialize()
+            app.add_channel(telegram)
+            app.add_routes(telegram.install_routes)
         await app.start()
+        if telegram is not None:
+            await telegram.start()
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -76,14 +117,174 @@ async def _db_upgrade(settings: Settings) -> None:
     print("database schema is up to date")
 
 
+def _ask(words: list[str], language: str | None, as_json: bool) -> None:
+    from bot.knowledge import KnowledgeBase
+    from handlers.faq import render
+
+    kb = KnowledgeBase.load()
+    lines: Iterable[str] = sys.stdin if words == ["-"] else [" ".join(words)]
+    one_a_line = words == ["-"]
+    for line in lines:
+        answer = kb.answer(line.rstrip("\n"), lang=language)
+        reply = render(answer)
+        if as_json:
+            print(json.dumps({
+                "answer": reply.text,
+                "entry_id": answer.entry.id if answer.entry else None,
+                "score": round(answer.score, 4),
+                "confident": answer.entry is not None,
+                "safety": answer.safety,
+                "lang": answer.lang,
+                "suggestions": [{"entry_id": entry.id, "question": entry.questions[0]}
+                                for entry in answer.suggestions],
+            }, ensure_ascii=False), flush=True)
+        elif one_a_line:
+            print(" ".join(reply.text.split()), flush=True)
+        else:
+            print(reply.text)
+            for number, option in enumerate(reply.options, start=1):
+                print(f"  {number}. {option.label}")
+
+
+MAX_INVITE_HOURS = 720.0
+
+
+def _admin(settings: Settings, args: argparse.Namespace) -> int:
+    services = Services(settings)
+    if args.admin_command == "unrouted":
+        asyncio.run(_admin_unrouted(settings, services))
+        return 0
+    try:
+        commune_code, province_code = _invite_place(services, args)
+    except ValueError as exc:
+        print(f"pcmt-bot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    asyncio.run(_admin_invite(settings, services, args.role, commune_code, province_code,
+                              args.hours))
+    return 0
+
+
+def _invite_place(services: Services, args: argparse.Namespace) -> tuple[str | None, str]:
+    """The commune and province an invite binds to; ValueError names what is wrong."""
+    if not 0 < args.hours <= MAX_INVITE_HOURS:
+        raise ValueError(f"--hours must be more than 0 and at most {MAX_INVITE_HOURS:g}")
+    index = services.communes
+    if args.role == "officer":
+        if not args.commune or args.province:
+            raise ValueError("an officer invite takes --commune CODE (and no --province)")
+        commune = index.get(args.commune)
+        if commune is None:
+            raise ValueError(f"unknown commune code {args.commune!r}")
+        return commune.code, commune.province_code
+    if not args.province or args.commune:
+        raise ValueError("a supervisor invite takes --province CODE (and no --commune)")
+    code = args.province.strip().zfill(2)
+    if not any(province.code == code for province in index.provinces()):
+        raise ValueError(f"unknown province code {args.province!r}")
+    return None, code
+
+
+async def _admin_store(settings: Settings) -> Store:
+    from bot.errors import StoreError
+
+    try:
+        return await Store.open(settings.database_url)
+    except StoreError as exc:
+        raise ConfigError("PCMT_DATABASE_URL", str(exc)) from exc
+
+
+async def _admin_invite(settings: Settings, services: Services, role: str, commune_code: str | None,
+                        province_code: str, hours: float) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.privacy import VIETNAM, new_ticket_code
+    from bot.store import audit, officers
+    from handlers.officer import invite_hash
+
+    code = new_ticket_code()
+    now = datetime.now(UTC)
+    expires = now + timedelta(hours=hours)
+    store = await _admin_store(settings)
+    try:
+        async with store.transaction() as conn:
+            await officers.create_invite(conn, code_hash=invite_hash(services.keyring, code),
+                                         role=role, commune_code=commune_code,
+                                         province_code=province_code, expires_at=expires)
+            await audit.record(conn, at=now, actor="admin", action="invite.created",
+                               subject=commune_code or province_code, detail=role)
+    finally:
+        await store.close()
+    if commune_code is not None:
+        commune = services.communes.get(commune_code)
+        assert commune is not None
+        place = f"commune {commune.code} {commune.name}, {commune.province_name}"
+    else:
+        province = next(p for p in services.communes.provinces() if p.code == province_code)
+        place = f"province {province.code} {province.name}"
+    print(f"invite code: {code}")
+    print(f"for: {role} of {place}")
+    print(f"expires: {expires:%Y-%m-%d %H:%M} UTC "
+          f"({expires.astimezone(VIETNAM):%Y-%m-%d %H:%M} Vietnam time)")
+    print(f"the officer types /join {code} in a private chat with the bot or in the unit's "
+          "group; the code works once")
+
+
+async def _admin_unrouted(settings: Settings, services: Services) -> None:
+    from datetime import UTC, datetime
+
+    from bot.reports import place_of
+    from bot.store import audit, reports
+
+    store = await _admin_store(settings)
+    try:
+        async with store.transaction() as conn:
+            waiting = await reports.awaiting_route(conn, commune_code=None, province_code=None)
+            await audit.record(conn, at=datetime.now(UTC), actor="admin",
+                               action="report.unrouted", detail=str(len(waiting)))
+    finally:
+        await store.close()
+    if not waiting:
+        print("no open report is waiting for a police chat")
+        return
+    print("ticket\tcommune\tprovince\tday")
+    for report in waiting:
+        place = place_of(services.communes, report)
+        print(f"{report.ticket}\t{report.commune_code} {place.commune}\t"
+              f"{report.province_code} {place.province}\t{report.received_day.isoformat()}")
+
+
+def _communes_search(words: list[str], limit: int, as_json: bool) -> None:
+    from bot.geo import CommuneIndex, load_communes
+
+    index = CommuneIndex(*load_communes())
+    lines: Iterable[str] = sys.stdin if words == ["-"] else [" ".join(words)]
+    for line in lines:
+        candidates = index.search(line.rstrip("\n"), limit=limit)
+        if as_json:
+            print(json.dumps([{"code": c.commune.code, "name": c.commune.name,
+                               "province": c.commune.province_name, "score": round(c.score, 2)}
+                              for c in candidates], ensure_ascii=False), flush=True)
+        else:
+            print("; ".join(f"{c.commune.code} {c.commune.name}, {c.commune.province_name}"
+                            for c in candidates) or "-", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "ask":
+        _ask(args.text, args.lang, args.json)
+        return 0
+    if args.command == "communes":
+        _communes_search(args.text, args.limit, args.json)
+        return 0
     try:
         settings = load_settings()
         # A terminal chat shows the conversation; routine log lines would drown it.
         quiet = args.command == "chat" and "PCMT_LOG_LEVEL" not in os.environ
         logs.configure("WARNING" if quiet else settings.log_level, settings.log_format,
                        sensitive=settings.log_sensitive, secrets=_secrets(settings))
+        if args.command == "admin":
+            return _admin(settings, args)
         action: Callable[[], Coroutine[Any, Any, None]]
         if args.command == "run":
             action = lambda: _run(settings)  # noqa: E731

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import logs
 from bot.i18n import DEFAULT_LANGUAGE, gettext, use_language
+from bot.identity import open_at_rest, seal_at_rest
 from bot.messages import MAX_TEXT, ChatKind, Incoming, Reply
 from bot.routing import Context, Handler, Router
 from bot.services import Services
@@ -37,6 +38,12 @@ class Dispatcher:
         self.routers = list(routers)
         self.ttl = timedelta(minutes=services.settings.conversation_ttl_minutes)
 
+    def _seal(self, text: str) -> str:
+        return seal_at_rest(self.services.keyring, text)
+
+    def _open(self, stored: str) -> str:
+        return open_at_rest(self.services.keyring, stored)
+
     async def handle(self, incoming: Incoming) -> list[Reply]:
         if incoming.chat_kind is ChatKind.GROUP and not (incoming.command or incoming.choice):
             return []  # in police groups the bot reacts only to commands and its own buttons
@@ -46,16 +53,19 @@ class Dispatcher:
         language = DEFAULT_LANGUAGE
         try:
             async with self.store.transaction() as conn:
-                user = await users.resolve(conn, incoming.channel, incoming.user_id,
-                                           incoming.chat_id, now)
+                pseudonyms = self.services.pseudonyms
+                user = await users.resolve(
+                    conn, incoming.channel, pseudonyms.user(incoming.channel, incoming.user_id),
+                    pseudonyms.chat(incoming.channel, incoming.chat_id), now)
                 language = user.language or self.services.settings.default_language
-                state = await conversations.load(conn, user.id, now)
+                state = await conversations.load(conn, user.id, now, self._open)
                 ctx = Context(incoming, user, conn, now, self.services, state, language)
                 with use_language(language):
                     handler = self._route(ctx)
                     await handler(ctx)
                 if ctx.state is not state or state is not None:
-                    await conversations.save(conn, user.id, ctx.state, now, self.ttl)
+                    await conversations.save(conn, user.id, ctx.state, now, self.ttl,
+                                             self._seal)
         except Exception as exc:
             logs.event(log, "dispatch.failed", logging.ERROR, channel=incoming.channel,
                        error=type(exc).__name__)

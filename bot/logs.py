@@ -16,6 +16,7 @@ from typing import Any
 
 _SENSITIVE_KEYS = frozenset({"chat_id", "user_id", "external_id"})
 _sensitive_allowed = False
+_HANDLER_NAME = "pcmt"
 
 
 class _Formatter(logging.Formatter):
@@ -66,10 +67,13 @@ def configure(level: str = "INFO", fmt: str = "kv", *, secrets: Iterable[str] = 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(as_json=fmt == "json"))
     handler.addFilter(_MaskSecrets(secrets))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler, so that one added by a test harness keeps listening.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(level)
-    # These libraries log request URLs, which contain the bot token, at INFO.
+    # These libraries log request URLs (with the bot token) or SQL parameters (with what
+    # people typed) below WARNING.
     for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "asyncio",
                   "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -80,9 +80,13 @@ class Reply:
     options: tuple[Option, ...] = ()
     edit: bool = False
     """Replace the message the user pressed a button on, where the platform can."""
+    photos: tuple[bytes, ...] = ()
+    """Pictures sent with the text (JPEG). Only direct replies carry them: never queued."""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        payload = {"text": self.text, "options": [asdict(option) for option in self.options],
+                   "edit": self.edit}
+        return json.dumps(payload, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> Reply:

@@ -49,8 +49,9 @@ class Context:
 
     async def enqueue(self, *, channel: str, chat_id: str, reply: Reply, dedupe_key: str,
                       delay: timedelta = timedelta()) -> bool:
-        return await outbox.enqueue(self.conn, channel=channel, chat_id=chat_id, reply=reply,
-                                    dedupe_key=dedupe_key, due_at=self.now + delay, now=self.now)
+        return await outbox.enqueue(self.conn, channel=channel, chat_id=chat_id,
+                                    payload=reply.to_json(), dedupe_key=dedupe_key,
+                                    due_at=self.now + delay, now=self.now)
 
     async def audit(self, action: str, subject: str | None = None,
                     detail: str | None = None) -> None:

@@ -1,12 +1,49 @@
-"""Long-lived things handlers need (settings and indexes), built once per process."""
+"""Long-lived things handlers need (settings, keys, indexes), built once per process.
+
+Indexes are built on first use so that commands which never need them start fast.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
+from bot.identity import Pseudonyms
+from bot.keys import load_keyring
+from bot.privacy import Keyring
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from bot.geo import Commune, CommuneIndex, Province
+    from bot.knowledge import KnowledgeBase
 
-@dataclass(slots=True)
+
 class Services:
-    settings: Settings
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        return load_keyring(self.settings)
+
+    @cached_property
+    def pseudonyms(self) -> Pseudonyms:
+        return Pseudonyms(self.keyring)
+
+    @cached_property
+    def knowledge(self) -> KnowledgeBase:
+        from bot.knowledge import KnowledgeBase
+
+        return KnowledgeBase.load()
+
+    @cached_property
+    def commune_list(self) -> tuple[list[Province], list[Commune]]:
+        from bot.geo import load_communes
+
+        return load_communes()
+
+    @cached_property
+    def communes(self) -> CommuneIndex:
+        from bot.geo import CommuneIndex
+
+        return CommuneIndex(*self.commune_list)

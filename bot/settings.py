@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=8, ge=1)
     delivery_lease_seconds: float = Field(default=60.0, gt=0)
 
+    report_ack_hours: float = Field(default=24, gt=0)
+    reports_per_day: int = Field(default=5, ge=1)
+    report_retention_days: int = Field(default=90, ge=1)
+    spam_slowdown_days: int = Field(default=7, ge=1)
+
+    telegram_concurrency: int = Field(default=16, ge=1, le=256)
+    telegram_timeout_seconds: float = Field(default=10.0, gt=0)
+    telegram_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:

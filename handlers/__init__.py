@@ -11,6 +11,6 @@ from bot.routing import Router
 
 def routers() -> list[Router]:
     """Every router, in the order the dispatcher consults them."""
-    from handlers import start
+    from handlers import faq, officer, report, start
 
-    return [start.router]
+    return [officer.router, start.router, report.router, faq.router]

@@ -91,5 +91,5 @@ async def coming_soon(ctx: Context) -> None:
     show_menu(ctx, _("menu.coming_soon"))
 
 
-for _prefix in ("report", "status", "checkin", "reports"):
+for _prefix in ("checkin",):
     router.choice(_prefix)(coming_soon)

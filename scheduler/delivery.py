@@ -17,7 +17,10 @@ from datetime import datetime, timedelta
 
 from bot import logs
 from bot.channels.base import Channel
-from bot.errors import DeliveryError, RetryLater, Unreachable
+from bot.errors import DeliveryError, RetryLater, Undeliverable, Unreachable
+from bot.identity import Pseudonyms, open_at_rest
+from bot.messages import Reply
+from bot.privacy import Keyring, PrivacyError
 from bot.settings import Settings
 from bot.store import Store, outbox, users
 from bot.store.outbox import OutboxItem
@@ -36,8 +39,10 @@ def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelt
 
 class Delivery:
     def __init__(self, store: Store, channels: Mapping[str, Channel], settings: Settings,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], keyring: Keyring) -> None:
         self.store = store
+        self.keyring = keyring
+        self.pseudonyms = Pseudonyms(keyring)
         self.channels = dict(channels)
         self.clock = clock
         self.batch_size = settings.delivery_batch_size
@@ -81,16 +86,26 @@ class Delivery:
             items = await outbox.claim(conn, channels=[name], now=now, lease=self.lease,
                                        limit=self.batch_size, chat_ids=channel.addresses)
         delivered = 0
+        elsewhere: list[OutboxItem] = []
         for index, item in enumerate(items):
             if self._stopping or self.paused_until.get(name, now) > self.clock():
                 await self._release(items[index:])
                 break
-            delivered += await self._send(channel, item)
+            try:
+                chat_id = open_at_rest(self.keyring, item.chat_id)
+            except PrivacyError:
+                await self._give_up(name, item, Undeliverable("sealed address unreadable"))
+                continue
+            if channel.addresses is not None and chat_id not in channel.addresses:
+                elsewhere.append(item)  # a sealed address of a chat this process can't reach
+                continue
+            delivered += await self._send(channel, chat_id, item)
+        await self._release(elsewhere)
         return delivered
 
-    async def _send(self, channel: Channel, item: OutboxItem) -> int:
+    async def _send(self, channel: Channel, chat_id: str, item: OutboxItem) -> int:
         try:
-            await channel.send(item.chat_id, item.reply)
+            await channel.send(chat_id, Reply.from_json(open_at_rest(self.keyring, item.payload)))
         except RetryLater as exc:
             await self._retry(channel.name, item, exc)
             return 0
@@ -125,7 +140,8 @@ class Delivery:
         async with self.store.transaction() as conn:
             await outbox.give_up(conn, item.id, f"{type(exc).__name__}: {exc}")
             if isinstance(exc, Unreachable):
-                await users.mark_unreachable(conn, channel, item.chat_id)
+                chat_id = open_at_rest(self.keyring, item.chat_id)
+                await users.mark_unreachable(conn, channel, self.pseudonyms.chat(channel, chat_id))
         logs.event(log, "outbox.failed", logging.ERROR, channel=channel, outbox_id=item.id,
                    attempts=item.attempts, error=type(exc).__name__)
 

@@ -13,13 +13,16 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from bot.geo import Commune, Province, load_communes
+from bot.services import Services
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, communes
 
 POSTGRES_URL = os.environ.get(
     "PCMT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -40,6 +43,11 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@cache
+def commune_list() -> tuple[list[Province], list[Commune]]:
+    return load_communes()
 
 
 def _raw_dsn(url: str) -> str:
@@ -77,8 +85,11 @@ class StoreFactory:
     opened: list[Store] = field(default_factory=list)
 
     async def open(self) -> Store:
+        """A store as the app prepares it: migrated, with the official commune list."""
         store = await Store.open(self.url, **self.options)
         self.opened.append(store)
+        async with store.transaction() as conn:
+            await communes.sync(conn, *commune_list())
         return store
 
 
@@ -105,3 +116,8 @@ async def store(store_factory: StoreFactory) -> Store:
 def settings(tmp_path: Path) -> Settings:
     return Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/pcmt.db",
                     data_dir=tmp_path)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Services:
+    return Services(settings)

@@ -37,6 +37,8 @@ class ConsoleChannel:
 
     def _show(self, reply: Reply) -> None:
         lines = [reply.text]
+        lines.extend(f"[📷 {number}/{len(reply.photos)}: {_kilobytes(photo)} KB]"
+                     for number, photo in enumerate(reply.photos, start=1))
         lines.extend(f"  {number}. {option.label}"
                      for number, option in enumerate(reply.options, start=1))
         self.stdout.write("\n".join(lines) + "\n\n")
@@ -66,3 +68,7 @@ class ConsoleChannel:
                 continue
             for reply in await handle(self.to_incoming(line)):
                 self._show(reply)
+
+
+def _kilobytes(data: bytes) -> int:
+    return max(1, round(len(data) / 1024))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.schema import audit_log
@@ -15,3 +15,9 @@ async def record(conn: AsyncConnection, *, at: datetime, actor: str, action: str
     await conn.execute(insert(audit_log).values(
         at=at, actor=actor, action=action, subject=subject, detail=detail))
 
+
+async def count(conn: AsyncConnection, *, actor: str, action: str, since: datetime) -> int:
+    """How often ``actor`` did ``action`` since then: abuse limits count audited attempts."""
+    return int((await conn.execute(select(func.count()).select_from(audit_log).where(
+        audit_log.c.actor == actor, audit_log.c.action == action,
+        audit_log.c.at > since))).scalar_one())

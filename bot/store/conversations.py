@@ -1,12 +1,14 @@
 """Conversation state: which flow a user is in, at which step, with what data so far.
 
 Kept in the database so that a restarted process or another replica continues exactly where
-the conversation stopped. State past its expiry reads as no state at all.
+the conversation stopped. State past its expiry reads as no state at all. The data may hold
+what people typed (a report draft), so the dispatcher stores it sealed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,24 +26,33 @@ class Conversation:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-async def load(conn: AsyncConnection, user_id: int, now: datetime) -> Conversation | None:
+Transform = Callable[[str], str]
+
+
+def _same(text: str) -> str:
+    return text
+
+
+async def load(conn: AsyncConnection, user_id: int, now: datetime,
+               decode: Transform = _same) -> Conversation | None:
+    """The live state of ``user_id``; ``decode`` reverses the ``encode`` given to :func:`save`."""
     row = (await conn.execute(
         select(conversations).where(conversations.c.user_id == user_id)
     )).first()
     if row is None or row.expires_at <= now:
         return None
-    return Conversation(row.flow, row.step, json.loads(row.data))
+    return Conversation(row.flow, row.step, json.loads(decode(row.data)))
 
 
 async def save(conn: AsyncConnection, user_id: int, state: Conversation | None, now: datetime,
-               ttl: timedelta) -> None:
+               ttl: timedelta, encode: Transform = _same) -> None:
     if state is None:
         await conn.execute(delete(conversations).where(conversations.c.user_id == user_id))
         return
     values = {
         "flow": state.flow,
         "step": state.step,
-        "data": json.dumps(state.data, ensure_ascii=False),
+        "data": encode(json.dumps(state.data, ensure_ascii=False)),
         "expires_at": now + ttl,
         "updated_at": now,
     }

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.messages import Reply
+from bot.identity import SEALED
+from bot.store._upsert import insert_ignore
 from bot.store.schema import outbox
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -27,17 +27,20 @@ class OutboxItem:
     id: int
     channel: str
     chat_id: str
-    reply: Reply
+    payload: str
     dedupe_key: str
     attempts: int
 
 
-async def enqueue(conn: AsyncConnection, *, channel: str, chat_id: str, reply: Reply,
+async def enqueue(conn: AsyncConnection, *, channel: str, chat_id: str, payload: str,
                   dedupe_key: str, due_at: datetime, now: datetime) -> bool:
-    """Queue ``reply``; a second row with the same ``dedupe_key`` is ignored. True if queued."""
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(outbox).values(
-        channel=channel, chat_id=chat_id, payload=reply.to_json(), dedupe_key=dedupe_key,
+    """Queue a serialised reply; a second row with the same ``dedupe_key`` is ignored.
+
+    ``chat_id`` and ``payload`` may be sealed (:func:`bot.identity.seal_at_rest`); delivery
+    opens them just before sending. True if queued.
+    """
+    statement = insert_ignore(conn, outbox).values(
+        channel=channel, chat_id=chat_id, payload=payload, dedupe_key=dedupe_key,
         due_at=due_at, status=PENDING, attempts=0, created_at=now,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     result = await conn.execute(statement)
@@ -57,7 +60,10 @@ async def claim(conn: AsyncConnection, *, channels: Collection[str], now: dateti
                 chat_ids: Collection[str] | None = None) -> list[OutboxItem]:
     conditions = [*_claimable(now), outbox.c.channel.in_(list(channels))]
     if chat_ids is not None:
-        conditions.append(outbox.c.chat_id.in_(list(chat_ids)))
+        # A sealed address can't be matched here; the caller opens it and hands back the
+        # rows that turn out to be for someone else.
+        conditions.append(or_(outbox.c.chat_id.in_(list(chat_ids)),
+                              outbox.c.chat_id.startswith(SEALED)))
     due = (
         select(outbox.c.id).where(and_(*conditions))  # type: ignore[arg-type]
         .order_by(outbox.c.due_at, outbox.c.id).limit(limit)
@@ -70,8 +76,7 @@ async def claim(conn: AsyncConnection, *, channels: Collection[str], now: dateti
                    outbox.c.dedupe_key, outbox.c.attempts)
     )
     items = [
-        OutboxItem(row.id, row.channel, row.chat_id, Reply.from_json(row.payload),
-                   row.dedupe_key, row.attempts)
+        OutboxItem(row.id, row.channel, row.chat_id, row.payload, row.dedupe_key, row.attempts)
         for row in rows
     ]
     return sorted(items, key=lambda item: item.id)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -43,11 +46,11 @@ identities = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("channel", String(16), nullable=False),
-    Column("external_id", String(64), nullable=False),
-    Column("chat_id", String(64), nullable=False),
+    Column("external_key", String(64), nullable=False),
+    Column("chat_key", String(64), nullable=False),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("channel", "external_id", name="uq_identities_channel_external_id"),
+    UniqueConstraint("channel", "external_key", name="uq_identities_channel_external_key"),
 )
 
 conversations = Table(
@@ -66,7 +69,7 @@ outbox = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("channel", String(16), nullable=False),
-    Column("chat_id", String(64), nullable=False),
+    Column("chat_id", String(255), nullable=False),
     Column("payload", Text, nullable=False),
     Column("dedupe_key", String(128), nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
@@ -89,4 +92,139 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("subject", String(64), nullable=True),
     Column("detail", Text, nullable=True),
+)
+
+# --- communes and anonymous reports (migration 0002) ---
+
+provinces = Table(
+    "provinces",
+    metadata,
+    Column("code", String(8), primary_key=True),
+    Column("name", String(64), nullable=False),
+)
+
+communes = Table(
+    "communes",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name", String(96), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("province_code", String(8), ForeignKey("provinces.code"), nullable=False,
+           index=True),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket", String(16), nullable=False),
+    Column("commune_code", String(16), ForeignKey("communes.code"), nullable=False, index=True),
+    Column("province_code", String(8), nullable=False, index=True),
+    Column("category", String(24), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("follow_up", Boolean, nullable=False),
+    # where, when and what, sealed with AES-GCM bound to the ticket
+    Column("content", LargeBinary, nullable=False),
+    # police see the day and part of day; the hour is kept only to time escalations
+    Column("received_day", Date, nullable=False),
+    Column("received_part", String(12), nullable=False),
+    Column("received_hour", UTCDateTime, nullable=False),
+    Column("routed_level", String(12), nullable=True),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    UniqueConstraint("ticket", name="uq_reports_ticket"),
+)
+
+report_attachments = Table(
+    "report_attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("image", LargeBinary, nullable=False),
+)
+
+report_messages = Table(
+    "report_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("kind", String(12), nullable=False),
+    Column("author", String(32), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("answered", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+reply_handles = Table(
+    "reply_handles",
+    metadata,
+    Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("handle", LargeBinary, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+report_sources = Table(
+    "report_sources",
+    metadata,
+    Column("report_id", Integer, ForeignKey("reports.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("alias", String(64), nullable=False, index=True),
+    Column("text_digest", String(64), nullable=False),
+    Column("received_day", Date, nullable=False),
+)
+
+slowed_reporters = Table(
+    "slowed_reporters",
+    metadata,
+    Column("alias", String(64), primary_key=True),
+    Column("until", UTCDateTime, nullable=False),
+)
+
+invites = Table(
+    "invites",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("commune_code", String(16), nullable=True),
+    Column("province_code", String(8), nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+inboxes = Table(
+    "inboxes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("chat_id", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("commune_code", String(16), nullable=True, index=True),
+    Column("province_code", String(8), nullable=False, index=True),
+    Column("language", String(5), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("linked_at", UTCDateTime, nullable=False),
+    UniqueConstraint("channel", "chat_id", name="uq_inboxes_channel"),
+)
+
+# --- Telegram webhook replays and long button data (migration 0003) ---
+
+seen_updates = Table(
+    "seen_updates",
+    metadata,
+    # the primary key is the uniqueness that makes a replayed update lose the insert race
+    Column("channel", String(16), primary_key=True),
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("seen_at", UTCDateTime, nullable=False, index=True),
+)
+
+button_payloads = Table(
+    "button_payloads",
+    metadata,
+    Column("id", String(24), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
 )

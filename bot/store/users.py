@@ -28,9 +28,12 @@ def _user(row: object) -> User:
     return User(*(getattr(row, name) for name in User.__slots__))
 
 
-async def resolve(conn: AsyncConnection, channel: str, external_id: str, chat_id: str,
+async def resolve(conn: AsyncConnection, channel: str, user_key: str, chat_key: str,
                   now: datetime) -> User:
     """The user behind a channel identity, created on first contact.
+
+    ``user_key`` and ``chat_key`` are keyed hashes of the platform ids (see
+    :mod:`bot.identity`): the database never holds a raw platform id for a citizen.
 
     The row is locked on PostgreSQL so that two replicas handling the same person's messages
     take turns, which keeps their conversation state consistent.
@@ -38,7 +41,7 @@ async def resolve(conn: AsyncConnection, channel: str, external_id: str, chat_id
     query = (
         select(users)
         .join(identities, identities.c.user_id == users.c.id)
-        .where(identities.c.channel == channel, identities.c.external_id == external_id)
+        .where(identities.c.channel == channel, identities.c.external_key == user_key)
         .with_for_update(of=users)
     )
     row = (await conn.execute(query)).first()
@@ -48,7 +51,7 @@ async def resolve(conn: AsyncConnection, channel: str, external_id: str, chat_id
             await conn.execute(update(users).where(users.c.id == user.id).values(unreachable=False))
             user = User(user.id, user.role, user.language, user.commune_code, user.province_code,
                         False)
-        await _remember_chat(conn, channel, external_id, chat_id)
+        await _remember_chat(conn, channel, user_key, chat_key)
         return user
     try:
         async with conn.begin_nested():
@@ -57,22 +60,22 @@ async def resolve(conn: AsyncConnection, channel: str, external_id: str, chat_id
                 .returning(users.c.id)
             )).scalar_one()
             await conn.execute(insert(identities).values(
-                channel=channel, external_id=external_id, chat_id=chat_id, user_id=user_id,
+                channel=channel, external_key=user_key, chat_key=chat_key, user_id=user_id,
                 created_at=now,
             ))
     except IntegrityError:
         # Another replica created this identity a moment ago.
-        return await resolve(conn, channel, external_id, chat_id, now)
+        return await resolve(conn, channel, user_key, chat_key, now)
     return User(user_id, "citizen", None, None, None, False)
 
 
-async def _remember_chat(conn: AsyncConnection, channel: str, external_id: str,
-                         chat_id: str) -> None:
+async def _remember_chat(conn: AsyncConnection, channel: str, user_key: str,
+                         chat_key: str) -> None:
     await conn.execute(
         update(identities)
-        .where(identities.c.channel == channel, identities.c.external_id == external_id,
-               identities.c.chat_id != chat_id)
-        .values(chat_id=chat_id)
+        .where(identities.c.channel == channel, identities.c.external_key == user_key,
+               identities.c.chat_key != chat_key)
+        .values(chat_key=chat_key)
     )
 
 
@@ -88,11 +91,18 @@ async def set_role(conn: AsyncConnection, user_id: int, role: str, *,
         role=role, commune_code=commune_code, province_code=province_code))
 
 
-async def mark_unreachable(conn: AsyncConnection, channel: str, chat_id: str) -> None:
+async def mark_unreachable(conn: AsyncConnection, channel: str, chat_key: str) -> None:
     """The platform says this chat blocked the bot: stop scheduling to it until it writes again."""
     owners = select(identities.c.user_id).where(
-        identities.c.channel == channel, identities.c.chat_id == chat_id)
+        identities.c.channel == channel, identities.c.chat_key == chat_key)
     await conn.execute(update(users).where(users.c.id.in_(owners)).values(unreachable=True))
+
+
+async def mark_reachable(conn: AsyncConnection, channel: str, chat_key: str) -> None:
+    """The platform says this chat accepts the bot again (unblocked, added back)."""
+    owners = select(identities.c.user_id).where(
+        identities.c.channel == channel, identities.c.chat_key == chat_key)
+    await conn.execute(update(users).where(users.c.id.in_(owners)).values(unreachable=False))
 
 
 async def get(conn: AsyncConnection, user_id: int) -> User | None:

@@ -3,44 +3,37 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.errors import DeliveryError, RetryLater, Undeliverable, Unreachable
+from bot.errors import RetryLater, Undeliverable, Unreachable
+from bot.identity import Pseudonyms
 from bot.messages import Option, Reply
+from bot.privacy import Keyring
 from bot.settings import Settings
 from bot.store import Store, outbox, users
 from bot.store.schema import outbox as outbox_table
 from scheduler.delivery import Delivery, backoff
 from tests.conftest import FakeClock, StoreFactory
+from tests.harness import RecordingChannel
+
+KEYRING = Keyring.from_text("0" * 64)
 
 
-@dataclass
-class RecordingChannel:
-    name: str = "fake"
-    failures: list[DeliveryError] = field(default_factory=list)
-    sent: list[tuple[str, str]] = field(default_factory=list)
-    delay: float = 0.0
+def fake_channel(**options: object) -> RecordingChannel:
+    return RecordingChannel("fake", **options)  # type: ignore[arg-type]
 
-    @property
-    def addresses(self) -> Collection[str] | None:
-        return None
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.failures:
-            raise self.failures.pop(0)
-        self.sent.append((chat_id, reply.text))
+def sent_to(channel: RecordingChannel) -> list[tuple[str, str]]:
+    return [(chat, reply.text) for chat, reply in channel.sent]
 
 
 async def _enqueue(store: Store, clock: FakeClock, key: str, chat: str = "c1",
                    text: str = "xin chào") -> bool:
     async with store.transaction() as conn:
         return await outbox.enqueue(conn, channel="fake", chat_id=chat,
-                                    reply=Reply(text, (Option("Đồng ý", "ok"),)),
+                                    payload=Reply(text, (Option("Đồng ý", "ok"),)).to_json(),
                                     dedupe_key=key, due_at=clock(), now=clock())
 
 
@@ -55,10 +48,10 @@ async def test_enqueue_is_deduplicated_and_delivered_once(store: Store, settings
                                                           clock: FakeClock) -> None:
     assert await _enqueue(store, clock, "k1")
     assert not await _enqueue(store, clock, "k1")
-    channel = RecordingChannel()
-    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    channel = fake_channel()
+    delivery = Delivery(store, {"fake": channel}, settings, clock, KEYRING)
     assert await delivery.drain() == 1
-    assert channel.sent == [("c1", "xin chào")]
+    assert sent_to(channel) == [("c1", "xin chào")]
     assert await _statuses(store) == [("sent", 1, None)]
 
 
@@ -66,7 +59,7 @@ async def test_rows_enqueued_in_a_rolled_back_transaction_never_leave(
         store: Store, settings: Settings, clock: FakeClock) -> None:
     try:
         async with store.transaction() as conn:
-            await outbox.enqueue(conn, channel="fake", chat_id="c", reply=Reply("x"),
+            await outbox.enqueue(conn, channel="fake", chat_id="c", payload=Reply("x").to_json(),
                                  dedupe_key="gone", due_at=clock(), now=clock())
             raise RuntimeError("the state change failed")
     except RuntimeError:
@@ -80,22 +73,23 @@ async def test_a_crash_mid_send_is_redelivered_after_the_lease(
     await _enqueue(store, clock, "crash")
     async with store.transaction() as conn:  # a process claims the row, then dies
         claimed = await outbox.claim(conn, channels=["fake"], now=clock(),
-                                     lease=Delivery(store, {}, settings, clock).lease, limit=10)
+                                     lease=timedelta(seconds=settings.delivery_lease_seconds),
+                                     limit=10)
     assert len(claimed) == 1
     survivor = await store_factory.open()
-    channel = RecordingChannel()
-    delivery = Delivery(survivor, {"fake": channel}, settings, clock)
+    channel = fake_channel()
+    delivery = Delivery(survivor, {"fake": channel}, settings, clock, KEYRING)
     assert await delivery.tick() == 0  # still leased to the dead process
     clock.advance(seconds=settings.delivery_lease_seconds + 1)
     assert await delivery.tick() == 1
-    assert channel.sent == [("c1", "xin chào")]
+    assert sent_to(channel) == [("c1", "xin chào")]
 
 
 async def test_transient_errors_back_off_then_succeed(store: Store, settings: Settings,
                                                       clock: FakeClock) -> None:
     await _enqueue(store, clock, "flaky")
-    channel = RecordingChannel(failures=[RetryLater("timeout"), RetryLater("server error")])
-    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    channel = fake_channel(failures=[RetryLater("timeout"), RetryLater("server error")])
+    delivery = Delivery(store, {"fake": channel}, settings, clock, KEYRING)
     assert await delivery.tick() == 0
     assert await delivery.tick() == 0  # not due yet: backing off
     clock.advance(seconds=10)
@@ -109,22 +103,24 @@ async def test_retry_after_pauses_the_whole_channel(store: Store, settings: Sett
                                                     clock: FakeClock) -> None:
     await _enqueue(store, clock, "a", chat="c1")
     await _enqueue(store, clock, "b", chat="c2")
-    channel = RecordingChannel(failures=[RetryLater("429", retry_after=30)])
-    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    channel = fake_channel(failures=[RetryLater("429", retry_after=30)])
+    delivery = Delivery(store, {"fake": channel}, settings, clock, KEYRING)
     assert await delivery.tick() == 0
-    assert channel.sent == []  # the second message waits too
+    assert sent_to(channel) == []  # the second message waits too
     clock.advance(seconds=31)
     assert await delivery.drain() == 2
-    assert [chat for chat, _ in channel.sent] == ["c1", "c2"]
+    assert [chat for chat, _ in sent_to(channel)] == ["c1", "c2"]
 
 
 async def test_blocked_recipient_is_marked_unreachable(store: Store, settings: Settings,
                                                        clock: FakeClock) -> None:
     async with store.transaction() as conn:
-        user = await users.resolve(conn, "fake", "u9", "c1", clock())
+        pseudonyms = Pseudonyms(KEYRING)
+        user = await users.resolve(conn, "fake", pseudonyms.user("fake", "u9"),
+                                   pseudonyms.chat("fake", "c1"), clock())
     await _enqueue(store, clock, "blocked")
-    delivery = Delivery(store, {"fake": RecordingChannel(failures=[Unreachable("blocked")])},
-                        settings, clock)
+    delivery = Delivery(store, {"fake": fake_channel(failures=[Unreachable("blocked")])},
+                        settings, clock, KEYRING)
     await delivery.tick()
     async with store.transaction() as conn:
         assert (await users.get(conn, user.id)).unreachable  # type: ignore[union-attr]
@@ -136,8 +132,8 @@ async def test_gives_up_after_max_attempts_with_the_error_recorded(
         store: Store, clock: FakeClock, tmp_path: object) -> None:
     settings = Settings(_env_file=None, delivery_max_attempts=2)
     await _enqueue(store, clock, "doomed")
-    channel = RecordingChannel(failures=[RetryLater("timeout"), RetryLater("timeout")])
-    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    channel = fake_channel(failures=[RetryLater("timeout"), RetryLater("timeout")])
+    delivery = Delivery(store, {"fake": channel}, settings, clock, KEYRING)
     await delivery.tick()
     clock.advance(hours=1)
     await delivery.tick()
@@ -147,8 +143,8 @@ async def test_gives_up_after_max_attempts_with_the_error_recorded(
 async def test_undeliverable_gives_up_at_once(store: Store, settings: Settings,
                                               clock: FakeClock) -> None:
     await _enqueue(store, clock, "bad")
-    delivery = Delivery(store, {"fake": RecordingChannel(failures=[Undeliverable("too long")])},
-                        settings, clock)
+    delivery = Delivery(store, {"fake": fake_channel(failures=[Undeliverable("too long")])},
+                        settings, clock, KEYRING)
     await delivery.tick()
     assert (await _statuses(store))[0][0] == "failed"
 
@@ -157,8 +153,8 @@ async def test_stop_lets_the_send_in_flight_finish_and_returns_the_rest(
         store: Store, settings: Settings, clock: FakeClock) -> None:
     for key in ("s1", "s2", "s3"):
         await _enqueue(store, clock, key)
-    channel = RecordingChannel(delay=0.2)
-    delivery = Delivery(store, {"fake": channel}, settings, clock)
+    channel = fake_channel(delay=0.2)
+    delivery = Delivery(store, {"fake": channel}, settings, clock, KEYRING)
     tick = asyncio.create_task(delivery.tick())
     await asyncio.sleep(0.05)
     await delivery.stop()
@@ -166,7 +162,7 @@ async def test_stop_lets_the_send_in_flight_finish_and_returns_the_rest(
     statuses = await _statuses(store)
     assert statuses[0] == ("sent", 1, None)
     assert statuses[1:] == [("pending", 0, None), ("pending", 0, None)]
-    fresh = Delivery(store, {"fake": channel}, settings, clock)
+    fresh = Delivery(store, {"fake": channel}, settings, clock, KEYRING)
     assert await fresh.drain() == 2
 
 
@@ -176,12 +172,13 @@ async def test_two_replicas_never_send_the_same_row_twice(
     second = await store_factory.open()
     for number in range(40):
         await _enqueue(first, clock, f"r{number}", chat=f"c{number}")
-    channel = RecordingChannel(delay=0.001)
+    channel = fake_channel(delay=0.001)
     small = Settings(_env_file=None, delivery_batch_size=5)
-    replicas = [Delivery(store, {"fake": channel}, small, clock) for store in (first, second)]
+    replicas = [Delivery(store, {"fake": channel}, small, clock, KEYRING)
+                for store in (first, second)]
     for _ in range(20):
         await asyncio.gather(*(replica.tick() for replica in replicas))
-    chats = [chat for chat, _ in channel.sent]
+    chats = [chat for chat, _ in sent_to(channel)]
     assert sorted(chats) == sorted(f"c{number}" for number in range(40))
 
 

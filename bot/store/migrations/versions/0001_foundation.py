@@ -31,15 +31,15 @@ def upgrade() -> None:
         "identities",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("channel", sa.String(16), nullable=False),
-        sa.Column("external_id", sa.String(64), nullable=False),
-        sa.Column("chat_id", sa.String(64), nullable=False),
+        sa.Column("external_key", sa.String(64), nullable=False),
+        sa.Column("chat_key", sa.String(64), nullable=False),
         sa.Column("user_id", sa.Integer, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_identities"),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], ondelete="CASCADE", name="fk_identities_user_id_users"
         ),
-        sa.UniqueConstraint("channel", "external_id", name="uq_identities_channel_external_id"),
+        sa.UniqueConstraint("channel", "external_key", name="uq_identities_channel_external_key"),
     )
     op.create_table(
         "conversations",
@@ -58,7 +58,7 @@ def upgrade() -> None:
         "outbox",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("channel", sa.String(16), nullable=False),
-        sa.Column("chat_id", sa.String(64), nullable=False),
+        sa.Column("chat_id", sa.String(255), nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
         sa.Column("dedupe_key", sa.String(128), nullable=False),
         sa.Column("due_at", UTCDateTime, nullable=False),

@@ -1,0 +1,266 @@
+"""Telegram channel benchmark: updates handled per second and reply latency, end to end.
+
+Run from the repository root: ``python -m bench.telegram`` (``--quick`` for a smoke run). Both
+bots talk to the fake Bot API server (``tests/fakes/telegram_api.py``) through
+python-telegram-bot's real HTTP stack, in the same process and the same run:
+
+- **pcmt-bot**: the Telegram channel with the dispatcher, the FAQ handler (the workload is
+  the held-out FAQ questions of ``bench/data/faq_eval``, typed as free text) and a SQLite store;
+- **echo**: a bare PTB ``Application`` with one ``MessageHandler`` that echoes the text, with
+  the same number of updates in flight, as the ceiling of PTB plus the fake server.
+
+Each of ``--clients`` people has a chat of their own and asks the next question when the
+answer to the previous one has arrived (closed loop). Latency runs from the update being
+queued at the fake server to the reply being recorded there. The fake's sending limits are
+off and pcmt-bot's budgets raised for both bots alike: with Telegram's limits both would be
+capped at 30 messages a second, which would measure the limits, not the bots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as ``python bench/telegram.py``
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bench.faq import load_queries
+from bot import logs
+from bot.channels.ratelimit import Limit
+from bot.channels.telegram import Budgets, TelegramChannel
+from bot.dispatch import Dispatcher
+from bot.services import Services
+from bot.settings import Settings
+from bot.store import Store
+from bot.web import WebServer
+from handlers import routers
+from tests.fakes.telegram_api import FakeTelegramServer, SentRecord
+
+TOKEN = "123456:BENCH-token"  # noqa: S105 - the fake server's token
+USERNAME = "pcmt_bench_bot"
+FIRST_CHAT = 10_000_000
+UNLIMITED = Budgets(overall=Limit(10**9, 1.0), per_chat=Limit(10**9, 1.0),
+                    per_group=Limit(10**9, 1.0))
+MODES = ("polling", "webhook")
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    bot: str
+    mode: str
+    updates: int
+    seconds: float
+    latencies: tuple[float, ...]
+
+    @property
+    def per_second(self) -> float:
+        return self.updates / self.seconds
+
+    def quantile(self, q: int) -> float:
+        """The ``q``-th percentile of the latencies, in milliseconds."""
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1] * 1000
+
+
+class Replies:
+    """Wakes the person waiting in a chat when the fake records the reply that ends an answer
+    (the message carrying the keyboard, for pcmt-bot; any message, for the echo bot)."""
+
+    def __init__(self, server: FakeTelegramServer, ends: Callable[[SentRecord], bool]) -> None:
+        self.server = server
+        self.ends = ends
+        self.seen = len(server.sent)
+        self.waiting: dict[int, asyncio.Future[None]] = {}
+        self.finished = False
+
+    def expect(self, chat_id: int) -> asyncio.Future[None]:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[chat_id] = future
+        return future
+
+    def _pump(self) -> bool:
+        sent = self.server.sent
+        while self.seen < len(sent):
+            record = sent[self.seen]
+            self.seen += 1
+            future = self.waiting.get(record.chat_id or 0)
+            if future is not None and self.ends(record) and not future.done():
+                del self.waiting[record.chat_id or 0]
+                future.set_result(None)
+        return self.finished
+
+    async def watch(self) -> None:
+        await self.server.wait_until(self._pump, timeout=3600)
+
+
+async def drive(server: FakeTelegramServer, ends: Callable[[SentRecord], bool],
+                questions: Sequence[str], clients: int, rounds: int, first_chat: int,
+                bot: str, mode: str) -> Figures:
+    replies = Replies(server, ends)
+    watcher = asyncio.create_task(replies.watch())
+    latencies: list[float] = []
+
+    async def person(chat_id: int, offset: int) -> None:
+        for turn in range(rounds):
+            answered = replies.expect(chat_id)
+            started = time.perf_counter()
+            server.send_text(chat_id, questions[(offset + turn) % len(questions)])
+            await asyncio.wait_for(answered, 60)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(person(first_chat + index, index * rounds)
+                           for index in range(clients)))
+    elapsed = time.perf_counter() - started
+    replies.finished = True
+    server.send_text(first_chat, "/stop-watching")  # any change wakes the watcher to see it
+    await watcher
+    return Figures(bot, mode, len(latencies), elapsed, tuple(latencies))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def pcmt_bot(server: FakeTelegramServer, mode: str, clients: int,
+                   data_dir: Path) -> AsyncIterator[None]:
+    port = _free_port()
+    settings = Settings(
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{data_dir}/pcmt.db",
+        data_dir=data_dir, telegram_token=TOKEN, telegram_base_url=server.base_url,
+        telegram_base_file_url=server.base_file_url, telegram_concurrency=clients,
+        public_url=f"http://127.0.0.1:{port}" if mode == "webhook" else None,
+        web_port=port if mode == "webhook" else None)
+    async with AsyncExitStack() as stack:
+        store = await Store.open(settings.database_url)
+        stack.push_async_callback(store.close)
+        dispatcher = Dispatcher(store, Services(settings), routers())
+        dispatcher.services.knowledge  # noqa: B018 - loaded before timing, as at start-up
+        channel = TelegramChannel(dispatcher, budgets=UNLIMITED)
+        if mode == "webhook":
+            server_web = WebServer(store, "127.0.0.1", port)
+            channel.install_routes(server_web)
+            await server_web.start()
+            stack.push_async_callback(server_web.stop)
+        await stack.enter_async_context(channel)
+        yield
+
+
+@asynccontextmanager
+async def echo_bot(server: FakeTelegramServer, mode: str,
+                   clients: int) -> AsyncIterator[None]:
+    async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.message is not None and update.message.text is not None:
+            await update.message.reply_text(update.message.text)
+
+    builder = (Application.builder().token(TOKEN).base_url(server.base_url)
+               .base_file_url(server.base_file_url).concurrent_updates(clients)
+               .connection_pool_size(2 * clients + 8).job_queue(None))
+    if mode == "webhook":
+        builder = builder.updater(None)
+    application = builder.build()
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(application)
+        await application.start()
+        stack.push_async_callback(application.stop)
+        if mode == "polling":
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0.0, timeout=30)
+            stack.push_async_callback(application.updater.stop)
+        else:
+            # PTB's documented custom-webhook pattern: a route that feeds the update queue.
+            async def route(request: web.Request) -> web.Response:
+                data = json.loads(await request.read())
+                await application.update_queue.put(Update.de_json(data, application.bot))
+                return web.Response()
+
+            port = _free_port()
+            app = web.Application()
+            app.router.add_post("/echo", route)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            await application.bot.set_webhook(f"http://127.0.0.1:{port}/echo")
+        yield
+
+
+def _ends_pcmt(record: SentRecord) -> bool:
+    return record.reply_markup is not None
+
+
+async def measure(clients: int, rounds: int, repeats: int) -> list[Figures]:
+    questions = [query.text for query in load_queries()]
+    figures: list[Figures] = []
+    chat = FIRST_CHAT
+    async with FakeTelegramServer(TOKEN, USERNAME, rate_limits=None) as server:
+        for mode in MODES:
+            for repeat in range(repeats + 1):  # the first round warms up and is not counted
+                with tempfile.TemporaryDirectory() as data_dir:
+                    async with pcmt_bot(server, mode, clients, Path(data_dir)):
+                        ours = await drive(server, _ends_pcmt, questions, clients, rounds, chat,
+                                           "pcmt-bot", mode)
+                chat += clients
+                async with echo_bot(server, mode, clients):
+                    echo = await drive(server, lambda _record: True, questions, clients, rounds,
+                                       chat, "echo", mode)
+                chat += clients
+                if repeat:
+                    figures.extend([ours, echo])
+    return figures
+
+
+def _median(figures: list[Figures], bot: str, mode: str) -> Figures:
+    runs = sorted((f for f in figures if f.bot == bot and f.mode == mode),
+                  key=lambda f: f.per_second)
+    return runs[len(runs) // 2]
+
+
+def report(figures: list[Figures], clients: int, rounds: int) -> None:
+    print(f"{clients} chats x {rounds} questions each, closed loop; median of "
+          f"{len(figures) // 4} runs per line")
+    print(f"{'mode':<8} {'bot':<9} {'updates':>7} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    for mode in MODES:
+        for bot in ("pcmt-bot", "echo"):
+            run = _median(figures, bot, mode)
+            print(f"{mode:<8} {bot:<9} {run.updates:>7d} {run.per_second:>10.1f} "
+                  f"{run.quantile(50):>8.1f} {run.quantile(99):>8.1f}")
+    for mode in MODES:
+        ours, echo = _median(figures, "pcmt-bot", mode), _median(figures, "echo", mode)
+        print(f"ratio pcmt-bot/echo ({mode}): throughput {ours.per_second / echo.per_second:.2f}"
+              f", p50 latency {ours.quantile(50) / echo.quantile(50):.2f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tiny workload (smoke run)")
+    parser.add_argument("--clients", type=int, default=32, help="chats asking at once")
+    parser.add_argument("--rounds", type=int, default=20, help="questions per chat")
+    parser.add_argument("--repeats", type=int, default=3, help="measured runs per line")
+    args = parser.parse_args(argv)
+    clients, rounds, repeats = (4, 3, 1) if args.quick else (args.clients, args.rounds,
+                                                             args.repeats)
+    logs.configure("WARNING")
+    report(asyncio.run(measure(clients, rounds, repeats)), clients, rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Ranking machinery behind :mod:`bot.knowledge`: text analysis, a BM25F index, typo correction.
+
+Vietnamese is written in syllables separated by spaces, so a "word" such as "ma túy" is two
+tokens; indexing adjacent pairs (bigrams) next to single syllables lets "ma tuy da" prefer the
+entry about "ma túy đá" over any entry that merely contains "đá". Everything is matched on the
+folded form (``bot.text.fold``) so that accented and unaccented text meet.
+
+The index is BM25F written out here rather than taken from a library: the libraries on PyPI
+(rank-bm25, bm25s) need NumPy/SciPy and score one flat field, while this needs per-field weights
+(questions and keywords count more than the answer text) on a few thousand short documents, which
+plain dictionaries handle in well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+
+from bot.text import tokens
+
+# Question scaffolding that says nothing about the topic. Folding merges many Vietnamese words
+# (cỏ/có "co", đá/đã "da", cai/cái "cai", bán/bạn "ban", tù/từ/tử "tu", cần/cân "can"), so only
+# words that stay meaningless under every reading are listed.
+VI_STOPWORDS = frozenset(["a", "ah", "ai", "oi", "ha", "hen", "nhe", "nhi", "nhe", "vay", "thi", "la", "gi", "nao", "the", "nhu", "sao", "lam", "phai", "nen", "duoc", "se", "rat", "hay", "hoac", "cua", "va", "voi", "toi", "minh", "em", "tao", "ta", "ra", "roi", "cung", "neu", "khi", "o", "ve", "de", "nhung", "cac", "mot", "nay", "day", "kia", "vl", "ak"])
+
+EN_STOPWORDS = frozenset(["a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "i", "me", "my", "mine", "you", "your", "yours", "he", "him", "his", "she", "her", "hers", "it", "its", "we", "us", "our", "they", "them", "their", "what", "which", "who", "whom", "whose", "this", "that", "these", "those", "to", "of", "in", "on", "at", "for", "with", "about", "and", "or", "but", "if", "so", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "how", "when", "where", "why", "there", "here", "any", "some", "from", "by", "as", "into", "than", "then", "too", "very", "just", "also", "not", "no", "yes", "has", "have", "had", "having", "get", "got", "getting", "s", "t", "d", "ll", "m", "re", "ve", "im", "dont", "cant"])
+
+# Chat shorthand of Vietnamese teenagers, folded; expanded before analysis so "ko bit j" meets
+# "không biết gì".
+TEENCODE: dict[str, tuple[str, ...]] = {
+    "ko": ("khong",), "k": ("khong",), "kg": ("khong",), "kh": ("khong",), "hok": ("khong",),
+    "hong": ("khong",), "khum": ("khong",), "j": ("gi",), "gj": ("gi",), "dc": ("duoc",),
+    "dk": ("duoc",), "vs": ("voi",), "ntn": ("nhu", "the", "nao"), "mik": ("minh",),
+    "mk": ("minh",), "mh": ("minh",), "h": ("gio",), "bh": ("bao", "gio"), "r": ("roi",),
+    "z": ("vay",), "v": ("vay",), "ng": ("nguoi",), "sdt": ("so", "dien", "thoai"),
+    "dt": ("dien", "thoai"), "bit": ("biet",), "bik": ("biet",), "bjo": ("bay", "gio"),
+    "cx": ("cung",), "cg": ("cung",), "ms": ("moi",), "trc": ("truoc",), "bme": ("bo", "me"),
+    "bm": ("bo", "me"), "ae": ("anh", "em"), "wa": ("qua",), "hum": ("hom",), "dki": ("dang", "ky"),
+    "dky": ("dang", "ky"), "nt": ("nhan", "tin"), "ib": ("nhan", "tin"), "ok": (), "oke": (),
+    "pcmt": ("phong", "chong", "ma", "tuy"), "vn": ("viet", "nam"), "tp": ("thanh", "pho"),
+    "bv": ("benh", "vien"), "xog": ("xong",), "mun": ("muon",),
+}
+
+# One well-formed Vietnamese syllable, folded: optional onset, one to three vowels, optional final
+# consonant. A folded token that is not one is a typo or a foreign word.
+VI_SYLLABLE = re.compile(
+    r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?$")
+
+# "kí"/"ký", "lí"/"lý", "mĩ"/"mỹ" are both correct spellings: fold the final y after a consonant.
+_FINAL_Y = re.compile(r"^([bcdghklmnpqrstvx]+)y$")
+
+_DOUBLE = re.compile(r"([bdfgmnprt])\1$")
+_VOWEL = re.compile(r"[aeiouy]")
+
+
+def _en_stem(word: str) -> str:
+    """Light suffix stripping so that "overdosed"/"overdose" and "using"/"use" meet.
+
+    Only the same function runs on entries and questions, so a stem need not be a real word.
+    """
+    if len(word) <= 2:
+        return word
+    if word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix in ("ing", "ed", "ly", "ion"):
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 2 and _VOWEL.search(stem):
+            if suffix != "ion" or stem.endswith(("t", "s")):
+                word = _DOUBLE.sub(r"\1", stem)
+            break
+    return word[:-1] if word.endswith("e") and len(word) >= 3 else word
+
+
+def _normalise(token: str, lang: str) -> tuple[str, ...]:
+    if lang != "vi":
+        return () if token in EN_STOPWORDS else (_en_stem(token),)
+    return tuple(word for word in (_FINAL_Y.sub(r"\1i", w) for w in TEENCODE.get(token, (token,)))
+                 if word not in VI_STOPWORDS)
+
+
+_CACHE_LIMIT = 50_000
+_analysed: dict[str, dict[str, tuple[str, ...]]] = {"vi": {}, "en": {}}
+
+
+def words(text: str, lang: str) -> list[str]:
+    """Normalised content words of ``text`` in ``lang``: folded, shorthand expanded, no stopwords."""
+    cache = _analysed[lang]
+    # Whitespace is only a fast first cut: each piece, punctuation and all, goes through
+    # ``tokens`` (``fold``) once and is remembered.
+    raws = text.lower().split()
+    found = list(map(cache.get, raws))
+    if None in found:
+        for position, raw in enumerate(raws):
+            if found[position] is None:
+                analysed = tuple(w for token in tokens(raw) for w in _normalise(token, lang))
+                found[position] = analysed
+                # Entries and everyday words fill the cache first; beyond the limit, odd words
+                # typed once are analysed each time rather than kept forever.
+                if len(cache) < _CACHE_LIMIT:
+                    cache[raw] = analysed
+    return list(chain.from_iterable(found))  # type: ignore[arg-type]
+
+
+def terms(sequence: Sequence[str]) -> list[str]:
+    """Unigrams and adjacent bigrams of an analysed word sequence."""
+    return [*sequence, *map("_".join, zip(sequence, sequence[1:], strict=False))]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What the index knows of one entry: each field as a list of phrasings."""
+
+    questions: tuple[str, ...]
+    keywords: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """BM25F parameters and the mix that turns evidence into a confidence."""
+
+    k1: float = 1.2
+    questions: float = 1.0
+    keywords: float = 1.0
+    answer: float = 0.25
+    b_questions: float = 0.5
+    b_keywords: float = 0.3
+    b_answer: float = 0.75
+    answer_credit: float = 0.5
+    corrected_credit: float = 0.7
+    shortlist: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    doc: int
+    bm25: float
+    coverage: float
+    fuzzy: float
+
+
+_SENTENCE_END = re.compile(r"[.!?;:\n]")
+_CORRECTION_CACHE = 4096
+
+
+class Index:
+    """BM25F over the questions, keywords and answer of each document of one language."""
+
+    def __init__(self, documents: Sequence[Document], lang: str, weights: Weights) -> None:
+        self.lang = lang
+        self.weights = weights
+        field_weight = (weights.questions, weights.keywords, weights.answer)
+        field_b = (weights.b_questions, weights.b_keywords, weights.b_answer)
+        fields: list[tuple[list[str], list[str], list[str]]] = []
+        self._phrasings: list[tuple[str, ...]] = []
+        self._strength: list[dict[str, float]] = []
+        frequency: Counter[str] = Counter()
+        for doc in documents:
+            question_words = [words(q, lang) for q in doc.questions]
+            keyword_words = [words(k, lang) for k in doc.keywords]
+            # Answers are long: their single words widen recall, their word pairs would mostly
+            # add noise (and build time).
+            answer_words = words(doc.answer, lang)
+            found = ([t for w in question_words for t in terms(w)],
+                     [t for w in keyword_words for t in terms(w)], answer_words)
+            fields.append(found)
+            frequency.update(set(found[0]).union(found[1], found[2]))
+            self._phrasings.append(tuple(" ".join(w) for w in question_words))
+            strength = dict.fromkeys(answer_words, weights.answer_credit)
+            strength.update(dict.fromkeys((w for ws in question_words + keyword_words
+                                           for w in ws), 1.0))
+            self._strength.append(strength)
+        self._n = len(fields)
+        average = [max(sum(len(f[i]) for f in fields) / max(self._n, 1), 1.0) for i in range(3)]
+        self._idf = {term: self._idf_of(df) for term, df in frequency.items()}
+        self.unseen_idf = self._idf_of(0)
+        k1, idf = weights.k1, self._idf
+        shares = [[field_weight[i] / (1 - field_b[i] + field_b[i] * len(f[i]) / average[i])
+                   for i in range(3)] for f in fields]
+        postings: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
+        for number, (doc_fields, doc_shares) in enumerate(zip(fields, shares, strict=True)):
+            weighted: defaultdict[str, float] = defaultdict(float)
+            for found_terms, share in zip(doc_fields, doc_shares, strict=True):
+                for term, tf in Counter(found_terms).items():
+                    weighted[term] += share * tf
+            for term, tf in weighted.items():
+                postings[term].append((number, idf[term] * tf * (k1 + 1) / (k1 + tf)))
+        self._postings = dict(postings)
+        self._by_length: defaultdict[int, list[str]] = defaultdict(list)
+        unigrams = sorted((t for t in frequency if "_" not in t), key=lambda t: -frequency[t])
+        for term in unigrams:
+            self._by_length[len(term)].append(term)
+        self.vocabulary = frozenset(unigrams)
+        self._corrections: dict[str, str | None] = {}
+
+    def _idf_of(self, df: int) -> float:
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
+
+    def idf(self, term: str) -> float:
+        return self._idf.get(term, self.unseen_idf)
+
+    def correct(self, word: str) -> str | None:
+        """The vocabulary word nearest to an unknown ``word`` (one edit, two for long words)."""
+        if word in self._corrections:
+            return self._corrections[word]
+        best: str | None = None
+        if self._correctable(word):
+            limit = 1 if len(word) < 9 else 2
+            best_distance = limit + 1
+            # Buckets are ordered by document frequency, so ties go to the commoner word.
+            for length in range(len(word) - limit, len(word) + limit + 1):
+                for candidate in self._by_length.get(length, ()):
+                    distance = Levenshtein.distance(word, candidate, score_cutoff=limit)
+                    if distance < best_distance:
+                        best, best_distance = candidate, distance
+        if len(self._corrections) >= _CORRECTION_CACHE:
+            self._corrections.clear()
+        self._corrections[word] = best
+        return best
+
+    def _correctable(self, word: str) -> bool:
+        # A well-formed Vietnamese syllable ("lớp", "gái") is far likelier a word the index lacks
+        # than a typo of one it has; short English words are too close to each other to guess.
+        if word.isdigit() or len(word) < 3:
+            return False
+        if self.lang == "vi":
+            return VI_SYLLABLE.match(word) is None
+        return len(word) >= 6
+
+    def analyse(self, text: str) -> tuple[list[str], dict[str, float]]:
+        """Query terms with their weight: 1 when known, less when reached by a correction."""
+        sequence: list[str] = []
+        credit: dict[str, float] = {}
+        for word in words(text, self.lang):
+            if word in self.vocabulary or word.isdigit():
+                sequence.append(word)
+                continue
+            fixed = self.correct(word)
+            if fixed is None:
+                sequence.append(word)
+            else:
+                sequence.append(fixed)
+                credit[fixed] = self.weights.corrected_credit
+        found = terms(sequence)
+        weights = {term: min(credit.get(part, 1.0) for part in term.split("_")) for term in found}
+        return found, weights
+
+    def rank(self, text: str) -> list[Candidate]:
+        """Documents sharing a term with ``text``, best first, with the evidence for each."""
+        found, weights = self.analyse(text)
+        if not found:
+            return []
+        scores: defaultdict[int, float] = defaultdict(float)
+        for term in found:
+            weight = weights[term]
+            for doc, score in self._postings.get(term, ()):
+                scores[doc] += weight * score
+        if not scores:
+            return []
+        best = sorted(scores.items(), key=lambda item: -item[1])[: self.weights.shortlist]
+        unigrams = [t for t in found if "_" not in t]
+        total = sum(self.idf(t) * weights[t] for t in unigrams) or 1.0
+        query = " ".join(unigrams)
+        out: list[Candidate] = []
+        for doc, score in best:
+            strength = self._strength[doc]
+            covered = sum(self.idf(t) * weights[t] * strength.get(t, 0.0) for t in unigrams)
+            similarity = max((fuzz.token_set_ratio(query, p) for p in self._phrasings[doc]),
+                             default=0.0) / 100
+            out.append(Candidate(doc, score, covered / total, similarity))
+        return out

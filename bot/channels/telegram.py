@@ -1,0 +1,513 @@
+"""The Telegram channel, on python-telegram-bot: long polling, or a webhook on the bot's web
+server when ``PCMT_PUBLIC_URL`` is set.
+
+Every update goes through one PTB handler that turns it into an :class:`Incoming`, asks the
+dispatcher, and sends the replies at once. Updates of one chat are handled one after another,
+different chats side by side (at most ``PCMT_TELEGRAM_CONCURRENCY`` at a time). A reply that
+fails for a passing reason (timeout, server error, a long flood wait) goes to the outbox and
+is delivered later, so nothing a person was told to expect is lost. Telegram's errors become
+the bot's delivery errors in :func:`bot.channels._telegram_errors.delivery_error` only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import partial
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, InvalidToken, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
+
+from bot import logs
+from bot.channels._telegram_bot import TelegramRateLimiter, TolerantBot, parse_update
+from bot.channels._telegram_errors import delivery_error
+from bot.channels._telegram_render import (
+    PAYLOAD_PREFIX,
+    escape,
+    keyboard,
+    needs_reference,
+    split_text,
+)
+from bot.channels._telegram_updates import (
+    CHANNEL,
+    Event,
+    FileRef,
+    Membership,
+    NotUnderstood,
+    Received,
+    read,
+)
+from bot.channels.ratelimit import Limit, RateLimiter
+from bot.dispatch import Dispatcher
+from bot.errors import ConfigError, RetryLater, Undeliverable, Unreachable
+from bot.i18n import gettext, use_language
+from bot.identity import open_at_rest, seal_at_rest
+from bot.messages import Attachment, Reply
+from bot.store import outbox, updates, users
+from bot.web import WebServer
+
+__all__ = ["CHANNEL", "WEBHOOK_PATH", "Budgets", "TelegramChannel"]
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
+POLL_TIMEOUT = 30
+"""Seconds a long poll waits for news before asking again."""
+RECENT_UPDATES = 10_000
+"""Update ids remembered in memory, so that a replay costs no database round trip."""
+SEEN_UPDATES_KEPT = timedelta(days=1)
+BUTTON_DATA_KEPT = timedelta(days=30)
+HOUSEKEEPING_INTERVAL = 3600.0
+FLOOD_WAIT_INLINE = 10.0
+"""A flood wait up to this long is waited out in place; a longer one sends the reply to the
+outbox (the chat is not held that long)."""
+# Edits Telegram refuses for reasons a fresh message avoids.
+_EDIT_REFUSED = ("message is not modified", "message can't be edited", "message to edit not found",
+                 "there is no text in the message to edit")
+# Timing jitter between counting a message here and Telegram receiving it: without a margin, two
+# messages counted exactly one window apart may arrive a hair closer than that.
+_MARGIN = 0.1
+_OVERALL = Limit(30, 1.0 + _MARGIN)
+_PER_CHAT = Limit(1, 1.0 + _MARGIN)
+_PER_GROUP = Limit(20, 60.0 + _MARGIN)
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Budgets:
+    """Telegram's sending limits: ~30 messages/s per bot, 1/s per chat, 20/min per group."""
+
+    overall: Limit = _OVERALL
+    per_chat: Limit = _PER_CHAT
+    per_group: Limit = _PER_GROUP
+
+
+class _RecentIds:
+    """A bounded set of the latest update ids, oldest forgotten first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._ids: OrderedDict[int, None] = OrderedDict()
+
+    def add(self, update_id: int) -> bool:
+        """True if ``update_id`` is new."""
+        if update_id in self._ids:
+            return False
+        self._ids[update_id] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return True
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except TelegramError as exc:
+        raise delivery_error(exc) from exc
+
+
+def webhook_secret(token: str) -> str:
+    """The secret Telegram echoes on every webhook call: derived from the token, so every
+    replica expects the same one and a restart does not need to register it again."""
+    return hmac.new(token.encode(), b"pcmt-bot telegram webhook", hashlib.sha256).hexdigest()
+
+
+class TelegramChannel:
+    """``async with TelegramChannel(dispatcher) as channel`` initialises and starts it; in
+    webhook mode, :meth:`install_routes` must have been called on the (not yet started) web
+    server first. :meth:`send` is what outbox delivery uses."""
+
+    name = CHANNEL
+
+    def __init__(self, dispatcher: Dispatcher, *, budgets: Budgets | None = None) -> None:
+        self.dispatcher = dispatcher
+        self.services = dispatcher.services
+        settings = self.services.settings
+        if settings.telegram_token is None:
+            raise ConfigError("PCMT_TELEGRAM_TOKEN", "is not set")
+        if settings.public_url is not None and settings.web_port is None:
+            raise ConfigError("PCMT_WEB_PORT",
+                              "must be set when PCMT_PUBLIC_URL asks for a Telegram webhook")
+        token = settings.telegram_token.get_secret_value()
+        self.webhook_url = (settings.public_url.rstrip("/") + WEBHOOK_PATH
+                            if settings.public_url is not None else None)
+        self._secret = webhook_secret(token)
+        self.max_file_bytes = settings.telegram_max_file_bytes
+        budgets = budgets or Budgets()
+        self.limiter = RateLimiter(overall=budgets.overall, per_chat=budgets.per_chat,
+                                   per_group=budgets.per_group)
+        self.application = self._build(token, settings.telegram_base_url,
+                                       settings.telegram_base_file_url,
+                                       settings.telegram_timeout_seconds,
+                                       settings.telegram_concurrency)
+        self._slots = asyncio.Semaphore(settings.telegram_concurrency)
+        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._recent = _RecentIds(RECENT_UPDATES)
+        self._housekeeping: asyncio.Task[None] | None = None
+        self._accepting = False
+        self._ready = False
+        self.username = ""
+
+    def _build(self, token: str, base_url: str, base_file_url: str, timeout: float,
+               concurrency: int) -> Application[Any, Any, Any, Any, Any, Any]:
+        # Enough connections that a send never queues for one: the budgets are counted when
+        # a send starts, and a queued send would reach Telegram later than counted.
+        request = HTTPXRequest(connection_pool_size=2 * concurrency + 8, connect_timeout=timeout,
+                               read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout,
+                               media_write_timeout=3 * timeout)
+        polling = HTTPXRequest(connection_pool_size=2, connect_timeout=timeout,
+                               read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout)
+        bot = TolerantBot(token, base_url=base_url, base_file_url=base_file_url, request=request,
+                          get_updates_request=polling,
+                          rate_limiter=TelegramRateLimiter(self.limiter, FLOOD_WAIT_INLINE))
+        builder = Application.builder().bot(bot).job_queue(None)
+        if self.webhook_url is not None:
+            builder = builder.updater(None)
+        application = builder.build()
+        application.add_handler(TypeHandler(Update, self._on_update))
+        return application
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook_url is not None else "polling"
+
+    @property
+    def addresses(self) -> Collection[str] | None:
+        return None  # any Telegram chat
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def initialize(self) -> None:
+        """Check the token with Telegram (getMe) and learn the bot's username."""
+        try:
+            await self.application.initialize()
+        except InvalidToken as exc:
+            raise ConfigError("PCMT_TELEGRAM_TOKEN", "rejected by Telegram") from exc
+        except TelegramError as exc:
+            raise ConfigError("PCMT_TELEGRAM_BASE_URL",
+                              f"Telegram did not answer ({type(exc).__name__})") from exc
+        self.username = self.application.bot.username
+        self._ready = True
+
+    def install_routes(self, server: WebServer) -> None:
+        """Add the webhook route; a no-op in polling mode. Call before the server starts."""
+        if self.webhook_url is not None:
+            server.app.router.add_post(WEBHOOK_PATH, self._webhook)
+
+    async def start(self) -> None:
+        """Start taking updates: long polling, or register the webhook with Telegram."""
+        await self.application.start()
+        self._accepting = True
+        self._housekeeping = asyncio.create_task(self._keep_tidy())
+        if self.webhook_url is None:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(
+                poll_interval=0.0, timeout=POLL_TIMEOUT, allowed_updates=list(ALLOWED_UPDATES))
+        else:
+            try:
+                await self.application.bot.set_webhook(
+                    url=self.webhook_url, secret_token=self._secret,
+                    allowed_updates=list(ALLOWED_UPDATES))
+            except TelegramError as exc:
+                raise ConfigError("PCMT_PUBLIC_URL",
+                                  f"Telegram refused the webhook ({type(exc).__name__})") from exc
+        logs.event(log, "telegram.started", mode=self.mode)
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish the ones in flight, close connections. Safe to call in
+        any state and twice. The webhook stays registered: other replicas may serve it."""
+        self._accepting = False
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()  # hands over what is queued, then stops
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+            self._housekeeping = None
+        if self._ready:
+            self._ready = False
+            await self.application.shutdown()
+            logs.event(log, "telegram.stopped", mode=self.mode)
+
+    async def __aenter__(self) -> TelegramChannel:
+        await self.initialize()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
+
+    # --- updates in -----------------------------------------------------------------------
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, self._secret.encode()):
+            logs.event(log, "telegram.webhook_refused", logging.WARNING)
+            return web.Response(status=401)
+        if not self._accepting:
+            return web.Response(status=503)  # Telegram delivers it again, maybe elsewhere
+        try:
+            payload = json.loads(await request.read())
+        except (ValueError, RecursionError):
+            logs.event(log, "telegram.update_unparsable", logging.WARNING, reason="not JSON")
+            return web.Response(status=400)
+        update = parse_update(payload, self.application.bot)
+        if update is not None and self._recent.add(update.update_id):
+            await self.application.update_queue.put(update)
+        elif update is not None:
+            logs.event(log, "telegram.update_replayed", update_id=update.update_id)
+        return web.Response(status=200)
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB calls this for every update, one at a time: it only queues the work behind the
+        chat's previous update, so the order within a chat is the order of arrival."""
+        await self._slots.acquire()
+        key = _chat_key(update)
+        task = asyncio.create_task(self._in_turn(update, self._tails.get(key)))
+        self._tails[key] = task
+        self._tasks.add(task)
+        task.add_done_callback(partial(self._finished, key))
+
+    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        if self._tails.get(key) is task:
+            del self._tails[key]
+
+    async def _in_turn(self, update: Update, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await self._handle(update)
+        except Exception as exc:
+            logs.event(log, "telegram.update_failed", logging.ERROR, update_id=update.update_id,
+                       error=type(exc).__name__)
+
+    async def _handle(self, update: Update) -> None:
+        if self.webhook_url is not None and not await self._first_sight(update.update_id):
+            logs.event(log, "telegram.update_replayed", update_id=update.update_id)
+            return
+        event: Event = read(update, self.username, self.max_file_bytes)
+        if isinstance(event, Received):
+            await self._received(update.update_id, event)
+        elif isinstance(event, NotUnderstood):
+            await self._not_understood(update.update_id, event)
+        elif isinstance(event, Membership):
+            await self._membership(event)
+        elif event.callback_id is not None:
+            await self._answer_button(event.callback_id)
+
+    async def _first_sight(self, update_id: int) -> bool:
+        async with self.dispatcher.store.transaction() as conn:
+            return await updates.first_sight(conn, CHANNEL, update_id, self.dispatcher.clock())
+
+    async def _received(self, update_id: int, event: Received) -> None:
+        incoming = event.incoming
+        if event.callback_id is not None:
+            await self._answer_button(event.callback_id)
+        if incoming.choice is not None and incoming.choice.startswith(PAYLOAD_PREFIX):
+            incoming = replace(incoming, choice=await self._stored_choice(incoming.choice))
+        if event.files:
+            attachments = [await self._download(ref) for ref in event.files]
+            incoming = replace(incoming, attachments=tuple(attachments))
+        replies = await self.dispatcher.handle(incoming)
+        await self._answer(update_id, incoming.chat_id, replies, edit=event.button_message,
+                           thread=event.thread_id)
+
+    async def _answer_button(self, callback_id: str) -> None:
+        """Every press is answered, or the person's client shows a spinner for a while."""
+        try:
+            await self.application.bot.answer_callback_query(callback_id)
+        except TelegramError as exc:  # a press answered too late: nothing left to do
+            logs.event(log, "telegram.button_unanswered", logging.WARNING,
+                       error=type(exc).__name__)
+
+    async def _stored_choice(self, choice: str) -> str:
+        async with self.dispatcher.store.transaction() as conn:
+            stored = await updates.load_payload(conn, choice.removeprefix(PAYLOAD_PREFIX))
+        # A reference that finds nothing (pruned, forged) stays as is: the dispatcher treats
+        # it as a stale button.
+        return choice if stored is None else open_at_rest(self.services.keyring, stored)
+
+    async def _download(self, ref: FileRef) -> Attachment:
+        described = Attachment(ref.kind, mime_type=ref.mime_type, size=ref.size)
+        if ref.file_id is None:
+            return described
+        try:
+            file = await self.application.bot.get_file(ref.file_id)
+            if (file.file_size or 0) > self.max_file_bytes:
+                return replace(described, size=file.file_size)
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            # The handler sees a file it cannot open and asks for it again.
+            logs.event(log, "telegram.download_failed", logging.WARNING, error=type(exc).__name__)
+            return described
+        if len(data) > self.max_file_bytes:
+            return replace(described, size=len(data))
+        return Attachment(ref.kind, data, ref.mime_type, len(data))
+
+    async def _not_understood(self, update_id: int, event: NotUnderstood) -> None:
+        pseudonyms = self.services.pseudonyms
+        async with self.dispatcher.store.transaction() as conn:
+            user = await users.resolve(conn, CHANNEL, pseudonyms.user(CHANNEL, event.user_id),
+                                       pseudonyms.chat(CHANNEL, event.chat_id),
+                                       self.dispatcher.clock())
+        with use_language(user.language or self.services.settings.default_language):
+            text = gettext("channel.edited" if event.edited else "channel.unsupported")
+        await self._answer(update_id, event.chat_id, [Reply(text)], thread=event.thread_id)
+
+    async def _membership(self, event: Membership) -> None:
+        chat_key = self.services.pseudonyms.chat(CHANNEL, event.chat_id)
+        async with self.dispatcher.store.transaction() as conn:
+            if event.reachable:
+                await users.mark_reachable(conn, CHANNEL, chat_key)
+            else:
+                await users.mark_unreachable(conn, CHANNEL, chat_key)
+        logs.event(log, "telegram.membership", reachable=event.reachable)
+
+    # --- replies out ----------------------------------------------------------------------
+
+    async def _answer(self, update_id: int, chat_id: str, replies: Sequence[Reply], *,
+                      edit: int | None = None, thread: int | None = None) -> None:
+        """Send the replies to one update in order. A passing failure queues that reply and
+        the ones after it; a chat that is gone is marked so."""
+        for index, reply in enumerate(replies):
+            try:
+                if reply.edit and edit is not None:
+                    await self._edit_or_send(chat_id, edit, reply, thread)
+                    edit = None  # one message to edit: later replies are new messages
+                else:
+                    await self._deliver(chat_id, reply, thread)
+            except RetryLater as exc:
+                await self._queue(update_id, chat_id, replies, index, exc)
+                return
+            except Unreachable:
+                await self._membership(Membership(chat_id, reachable=False))
+                return
+            except Undeliverable as exc:
+                logs.event(log, "telegram.reply_failed", logging.ERROR, reason=exc.args[0])
+
+    async def _queue(self, update_id: int, chat_id: str, replies: Sequence[Reply], first: int,
+                     exc: RetryLater) -> None:
+        keyring = self.services.keyring
+        now = self.dispatcher.clock()
+        due = now + timedelta(seconds=exc.retry_after or 0)
+        async with self.dispatcher.store.transaction() as conn:
+            for index in range(first, len(replies)):
+                await outbox.enqueue(
+                    conn, channel=CHANNEL, chat_id=seal_at_rest(keyring, chat_id),
+                    payload=seal_at_rest(keyring, replies[index].to_json()),
+                    dedupe_key=f"{CHANNEL}:update:{update_id}:{index}", due_at=due, now=now)
+        logs.event(log, "telegram.reply_queued", logging.WARNING, reason=exc.reason,
+                   replies=len(replies) - first)
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Deliver ``reply`` to ``chat_id``; raises RetryLater, Unreachable or Undeliverable."""
+        if not self._ready:
+            raise RetryLater("telegram channel not running")
+        await self._deliver(chat_id, reply, None)
+
+    async def _deliver(self, chat_id: str, reply: Reply, thread: int | None) -> None:
+        """The text in parts, then the photos it introduces; the options go on the last
+        message sent, so they stay below everything they are about."""
+        parts = split_text(reply.text)
+        markup = await self._keyboard(reply)
+        last = len(parts) + len(reply.photos)
+        bot = self.application.bot
+        with _translated():
+            for number, part in enumerate(parts, start=1):
+                await bot.send_message(
+                    chat_id, escape(part), parse_mode=ParseMode.HTML,
+                    reply_markup=markup if number == last else None,
+                    link_preview_options=_NO_PREVIEW, message_thread_id=thread)
+            for number, photo in enumerate(reply.photos, start=len(parts) + 1):
+                await bot.send_photo(chat_id, photo, message_thread_id=thread,
+                                     reply_markup=markup if number == last else None)
+
+    async def _edit_or_send(self, chat_id: str, message_id: int, reply: Reply,
+                            thread: int | None) -> None:
+        parts = split_text(reply.text)
+        if len(parts) != 1 or reply.photos:
+            await self._deliver(chat_id, reply, thread)
+            return
+        try:
+            await self.application.bot.edit_message_text(
+                escape(parts[0]), chat_id=chat_id, message_id=message_id,
+                parse_mode=ParseMode.HTML, reply_markup=await self._keyboard(reply),
+                link_preview_options=_NO_PREVIEW)
+        except BadRequest as exc:
+            if not any(marker in exc.message.lower() for marker in _EDIT_REFUSED):
+                raise delivery_error(exc) from exc
+            await self._deliver(chat_id, reply, thread)
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
+
+    async def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
+        """The inline keyboard for the reply's options; data over Telegram's 64 bytes is stored
+        (sealed) and the button carries ``p:<random id>``."""
+        stored: dict[str, str] = {}
+        buttons: list[tuple[str, str]] = []
+        for option in reply.options:
+            data = option.data
+            if needs_reference(data) or not data:
+                reference = secrets.token_urlsafe(12)
+                stored[reference] = seal_at_rest(self.services.keyring, data)
+                data = PAYLOAD_PREFIX + reference
+            buttons.append((option.label, data))
+        if stored:
+            async with self.dispatcher.store.transaction() as conn:
+                await updates.save_payloads(conn, stored, self.dispatcher.clock())
+        return keyboard(buttons)
+
+    # --- upkeep -------------------------------------------------------------------------
+
+    async def _keep_tidy(self) -> None:
+        while True:
+            now = self.dispatcher.clock()
+            try:
+                async with self.dispatcher.store.transaction() as conn:
+                    old_updates = await updates.forget_updates(conn, now - SEEN_UPDATES_KEPT)
+                    old_buttons = await updates.forget_payloads(conn, now - BUTTON_DATA_KEPT)
+                logs.event(log, "telegram.housekeeping", updates=old_updates,
+                           buttons=old_buttons)
+            except Exception as exc:  # the database may be briefly away; try next time
+                logs.event(log, "telegram.housekeeping_failed", logging.WARNING,
+                           error=type(exc).__name__)
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+
+
+def _chat_key(update: Update) -> str:
+    try:
+        chat = update.effective_chat
+    except Exception:  # a half-parsed update: it gets a queue of its own
+        return ""
+    return str(chat.id) if chat is not None else ""

@@ -1,0 +1,39 @@
+"""How people are recognised without being stored: pseudonyms and sealed values.
+
+Pseudonyms are keyed hashes that stand for platform ids wherever the database needs to
+recognise a returning person or chat, so that no table holds a raw platform id. Values that
+must be readable again later (a reporter's address in the outbox, report text in a queued
+police card) are stored sealed and opened only at the moment of use.
+"""
+
+from __future__ import annotations
+
+from bot.privacy import Keyring
+
+SEALED = "sealed:"
+
+
+class Pseudonyms:
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+
+    def user(self, channel: str, user_id: str) -> str:
+        return self._keyring.alias(f"user/{channel}", user_id)
+
+    def chat(self, channel: str, chat_id: str) -> str:
+        return self._keyring.alias(f"chat/{channel}", chat_id)
+
+    def reporter(self, channel: str, user_id: str) -> str:
+        """The alias abuse limits count reports by; unrelated to :meth:`user` by design."""
+        return self._keyring.alias(f"reporter/{channel}", user_id)
+
+
+def seal_at_rest(keyring: Keyring, value: str) -> str:
+    return SEALED + keyring.seal_text(value, purpose="handle").hex()
+
+
+def open_at_rest(keyring: Keyring, stored: str) -> str:
+    """The value behind ``stored``; values that were never sealed come back unchanged."""
+    if not stored.startswith(SEALED):
+        return stored
+    return keyring.open_text(bytes.fromhex(stored[len(SEALED):]), purpose="handle")

@@ -1,0 +1,266 @@
+"""Anonymous reports: sealing, routing to the right police inbox, and the follow-up relay.
+
+Shared by the citizen flow, the officer handlers and the escalation tick. Police-facing text is
+built only from the report row and its sealed content: ticket, commune, category, day and part
+of day, the reporter's own words. Nothing here knows who the reporter is; the way back to them
+is a reply handle, sealed, opened only to queue a message, and the queued address is sealed too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.i18n import gettext as _
+from bot.i18n import use_language
+from bot.identity import seal_at_rest
+from bot.messages import Option, Reply
+from bot.privacy import Keyring
+from bot.settings import Settings
+from bot.store import officers as inboxes
+from bot.store import outbox, reports
+from bot.store.officers import Inbox
+from bot.store.reports import Report
+
+if TYPE_CHECKING:
+    from bot.geo import CommuneIndex
+
+CATEGORIES = ("dealing", "gathering", "cultivation", "trafficking", "online", "disguised",
+              "minors", "other")
+MAX_TEXT = 2000
+"""Longest text kept for one field of a report, a question or an answer."""
+STATUSES = ("new", "acknowledged", "verifying", "handled", "unfounded", "spam")
+
+
+def category_label(category: str) -> str:
+    labels = {
+        "dealing": _("report.cat.dealing"),
+        "gathering": _("report.cat.gathering"),
+        "cultivation": _("report.cat.cultivation"),
+        "trafficking": _("report.cat.trafficking"),
+        "online": _("report.cat.online"),
+        "disguised": _("report.cat.disguised"),
+        "minors": _("report.cat.minors"),
+        "other": _("report.cat.other"),
+    }
+    return labels.get(category, labels["other"])
+
+
+def status_label(status: str) -> str:
+    labels = {
+        "new": _("report.status.new"),
+        "acknowledged": _("report.status.acknowledged"),
+        "verifying": _("report.status.verifying"),
+        "handled": _("report.status.handled"),
+        "unfounded": _("report.status.unfounded"),
+        "spam": _("report.status.spam"),
+    }
+    return labels[status]
+
+
+def part_of_day_label(part: str) -> str:
+    labels = {
+        "night": _("report.part.night"),
+        "morning": _("report.part.morning"),
+        "afternoon": _("report.part.afternoon"),
+        "evening": _("report.part.evening"),
+    }
+    return labels[part]
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    where: str
+    description: str
+
+    def seal(self, keyring: Keyring, ticket: str) -> bytes:
+        raw = json.dumps({"where": self.where, "description": self.description},
+                         ensure_ascii=False)
+        return keyring.seal(raw.encode(), purpose="content", associated=ticket.encode())
+
+    @classmethod
+    def open(cls, keyring: Keyring, report: Report) -> Content:
+        raw = json.loads(keyring.open(report.content, purpose="content",
+                                      associated=report.ticket.encode()))
+        return cls(raw["where"], raw["description"])
+
+
+def seal_text(keyring: Keyring, ticket: str, text: str) -> bytes:
+    return keyring.seal(text.encode(), purpose="content", associated=ticket.encode())
+
+
+def open_text(keyring: Keyring, ticket: str, sealed: bytes) -> str:
+    return keyring.open(sealed, purpose="content", associated=ticket.encode()).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    commune: str
+    province: str
+
+
+def place_of(index: CommuneIndex, report: Report) -> Place:
+    """The names of the report's commune and province (its codes if the list lost it)."""
+    commune = index.get(report.commune_code)
+    if commune is None:
+        return Place(report.commune_code, report.province_code)
+    return Place(commune.name, commune.province_name)
+
+
+def card(report: Report, content: Content, place: Place, photos: int, *,
+         heading: str | None = None) -> Reply:
+    """What police see of a report, with its actions, in the current language."""
+    lines = [
+        heading or _("police.card.new", ticket=report.ticket),
+        _("police.card.place", commune=place.commune, province=place.province),
+        _("police.card.category", category=category_label(report.category)),
+        _("police.card.received", day=report.received_day.strftime("%d/%m/%Y"),
+          part=part_of_day_label(report.received_part)),
+        _("police.card.status", status=status_label(report.status)),
+        _("police.card.where", where=content.where),
+        _("police.card.description", description=content.description),
+    ]
+    if photos:
+        lines.append(_("police.card.photos", count=photos))
+    lines.append(_("police.card.follow_up_yes") if report.follow_up
+                 else _("police.card.follow_up_no"))
+    return Reply("\n".join(lines), tuple(card_actions(report, photos)))
+
+
+def card_actions(report: Report, photos: int) -> list[Option]:
+    ticket = report.ticket
+    options = []
+    if report.status == "new":
+        options.append(Option(_("police.action.ack"), f"r:ack:{ticket}"))
+    if report.follow_up and report.status in reports.OPEN_STATUSES:
+        options.append(Option(_("police.action.ask"), f"r:ask:{ticket}"))
+    options.append(Option(_("police.action.status"), f"r:st:{ticket}"))
+    options.append(Option(_("police.action.note"), f"r:note:{ticket}"))
+    if photos:
+        options.append(Option(_("police.action.photos"), f"r:ph:{ticket}"))
+    return options
+
+
+async def _queue(conn: AsyncConnection, keyring: Keyring, channel: str, chat_id: str,
+                 reply: Reply, *, dedupe_key: str, due_at: datetime, now: datetime) -> None:
+    """Queue ``reply`` with its text sealed: it may quote the reporter's words."""
+    await outbox.enqueue(conn, channel=channel, chat_id=chat_id,
+                         payload=seal_at_rest(keyring, reply.to_json()), dedupe_key=dedupe_key,
+                         due_at=due_at, now=now)
+
+
+def parse_admin_chat(value: str | None) -> tuple[str, str] | None:
+    """``PCMT_ADMIN_CHAT`` is ``channel:chat_id``, e.g. ``telegram:-1001234``."""
+    if not value or ":" not in value:
+        return None
+    channel, chat_id = value.split(":", 1)
+    return channel, chat_id
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    channel: str
+    chat_id: str
+    language: str
+
+
+async def targets(conn: AsyncConnection, report: Report,
+                  settings: Settings) -> tuple[str | None, list[Target]]:
+    """Who should see ``report``: the commune, else the province, else the admin chat."""
+    commune = await inboxes.for_commune(conn, report.commune_code)
+    if commune:
+        return "commune", [_target(inbox) for inbox in commune]
+    province = await inboxes.supervisors(conn, report.province_code)
+    if province:
+        return "province", [_target(inbox) for inbox in province]
+    admin = parse_admin_chat(settings.admin_chat)
+    if admin:
+        return "admin", [Target(admin[0], admin[1], settings.default_language)]
+    return None, []
+
+
+def _target(inbox: Inbox) -> Target:
+    return Target(inbox.channel, inbox.chat_id, inbox.language)
+
+
+async def route(conn: AsyncConnection, report: Report, *, keyring: Keyring, settings: Settings,
+                place: Place, now: datetime, delay: timedelta = timedelta()) -> str | None:
+    """Queue the police card to whoever should see ``report``; None when nobody can yet."""
+    level, recipients = await targets(conn, report, settings)
+    if not recipients:
+        return None
+    content = Content.open(keyring, report)
+    photos = await reports.attachment_count(conn, report.id)
+    for target in recipients:
+        with use_language(target.language):
+            reply = card(report, content, place, photos)
+        await _queue(conn, keyring, target.channel, target.chat_id, reply,
+                     dedupe_key=f"report:{report.id}:card:{target.channel}:{target.chat_id}",
+                     due_at=now + delay, now=now)
+    await reports.set_routed(conn, report.id, level)
+    return level
+
+
+async def notify(conn: AsyncConnection, report: Report, *, keyring: Keyring, settings: Settings,
+                 text_id: str, dedupe: str, now: datetime, level: str = "commune",
+                 **params: object) -> int:
+    """Queue a short notice about ``report`` to its commune inbox (or province supervisors)."""
+    if level == "commune":
+        _level, recipients = await targets(conn, report, settings)
+    else:
+        recipients = [_target(inbox) for inbox in
+                      await inboxes.supervisors(conn, report.province_code)]
+        if not recipients and (admin := parse_admin_chat(settings.admin_chat)):
+            recipients = [Target(admin[0], admin[1], settings.default_language)]
+    for target in recipients:
+        with use_language(target.language):
+            reply = Reply(_(text_id, ticket=report.ticket, **params),
+                          (Option(_("police.action.open"), f"r:view:{report.ticket}"),))
+        await _queue(conn, keyring, target.channel, target.chat_id, reply,
+                     dedupe_key=f"report:{report.id}:{dedupe}:{target.channel}:{target.chat_id}",
+                     due_at=now, now=now)
+    return len(recipients)
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where the reporter can be reached; only ever stored sealed."""
+
+    channel: str
+    chat_id: str
+    language: str
+
+    def seal(self, keyring: Keyring, ticket: str) -> bytes:
+        raw = json.dumps([self.channel, self.chat_id, self.language])
+        return keyring.seal(raw.encode(), purpose="handle", associated=ticket.encode())
+
+    @classmethod
+    def open(cls, keyring: Keyring, ticket: str, sealed: bytes) -> Address:
+        channel, chat_id, language = json.loads(
+            keyring.open(sealed, purpose="handle", associated=ticket.encode()))
+        return cls(channel, chat_id, language)
+
+
+async def relay_to_reporter(conn: AsyncConnection, report: Report, *, keyring: Keyring,
+                            text_id: str, dedupe: str, now: datetime,
+                            status_id: str | None = None, **params: object) -> bool:
+    """Queue a message to the reporter of ``report``; False when they declined or it expired.
+
+    ``status_id`` (a status code) fills ``{status}`` with its label in the reporter's language.
+    """
+    sealed = await reports.handle_of(conn, report.id, now)
+    if sealed is None:
+        return False
+    address = Address.open(keyring, report.ticket, sealed)
+    with use_language(address.language):
+        if status_id is not None:
+            params["status"] = status_label(status_id)
+        reply = Reply(_(text_id, ticket=report.ticket, **params),
+                      (Option(_("status.open"), f"st:{report.ticket}"),))
+    await _queue(conn, keyring, address.channel, seal_at_rest(keyring, address.chat_id), reply,
+                 dedupe_key=f"report:{report.id}:{dedupe}", due_at=now, now=now)
+    return True

@@ -1,0 +1,82 @@
+"""Driving the bot as people do, without a platform: chats that type and tap, a recording
+channel that stands in for a platform on the delivery side."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from bot.dispatch import Dispatcher
+from bot.errors import DeliveryError
+from bot.messages import Attachment, ChatKind, Incoming, Reply
+
+
+@dataclass
+class Chat:
+    """One person in one chat. ``steps`` counts their messages and taps."""
+
+    dispatcher: Dispatcher
+    channel: str
+    user_id: str
+    chat_id: str = ""
+    kind: ChatKind = ChatKind.PRIVATE
+    steps: int = 0
+    replies: list[Reply] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.chat_id = self.chat_id or self.user_id
+
+    async def _send(self, incoming: Incoming) -> list[Reply]:
+        self.steps += 1
+        replies = await self.dispatcher.handle(incoming)
+        self.replies.extend(replies)
+        return replies
+
+    async def say(self, text: str) -> list[Reply]:
+        return await self._send(Incoming.from_text(self.channel, self.chat_id, self.user_id, text,
+                                                   chat_kind=self.kind))
+
+    async def press(self, data: str) -> list[Reply]:
+        return await self._send(Incoming(self.channel, self.chat_id, self.user_id,
+                                         chat_kind=self.kind, choice=data))
+
+    async def send_file(self, data: bytes, kind: str = "photo") -> list[Reply]:
+        return await self._send(Incoming(self.channel, self.chat_id, self.user_id,
+                                         chat_kind=self.kind,
+                                         attachments=(Attachment(kind, data, size=len(data)),)))
+
+    @property
+    def last(self) -> Reply:
+        return self.replies[-1]
+
+    def option(self, prefix: str) -> str:
+        """The data of the first option in the last reply that starts with ``prefix``."""
+        for option in self.last.options:
+            if option.data.startswith(prefix):
+                return option.data
+        raise AssertionError(f"no option {prefix!r} in {self.last.options}")
+
+
+@dataclass
+class RecordingChannel:
+    """A platform that accepts everything (or fails as told) and remembers what it got."""
+
+    name: str
+    failures: list[DeliveryError] = field(default_factory=list)
+    sent: list[tuple[str, Reply]] = field(default_factory=list)
+    delay: float = 0.0
+
+    @property
+    def addresses(self) -> Collection[str] | None:
+        return None
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((chat_id, reply))
+
+    def texts_to(self, chat_id: str) -> list[str]:
+        return [reply.text for chat, reply in self.sent if chat == chat_id]
