@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python -m bench.communes`` or ``python bench/communes.py``;
 ``--quick`` does one timing round as a smoke run. Exits 1 when a target is missed
-(top-1 >= 95%, p99 < 10 ms).
+(top-1 >= 95%, p99 < 10 ms; a smoke run judges only accuracy).
 """
 
 from __future__ import annotations
@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nlatency per query over {len(cases)} queries, median of {rounds} round(s): "
           f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, worst {worst:.3f} ms")
 
-    ok = top1 >= TARGET_TOP1 and p99 < TARGET_P99_MS
+    # A smoke run on a busy machine says nothing about speed: only accuracy can fail it.
+    ok = top1 >= TARGET_TOP1 and (args.quick or p99 < TARGET_P99_MS)
     print("targets met" if ok else
           f"TARGETS MISSED (top-1 >= {100 * TARGET_TOP1:.0f}%, p99 < {TARGET_P99_MS:g} ms)")
     return 0 if ok else 1

@@ -18,7 +18,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, pairwise
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -28,9 +28,24 @@ from bot.text import tokens
 # Question scaffolding that says nothing about the topic. Folding merges many Vietnamese words
 # (cỏ/có "co", đá/đã "da", cai/cái "cai", bán/bạn "ban", tù/từ/tử "tu", cần/cân "can"), so only
 # words that stay meaningless under every reading are listed.
-VI_STOPWORDS = frozenset(["a", "ah", "ai", "oi", "ha", "hen", "nhe", "nhi", "nhe", "vay", "thi", "la", "gi", "nao", "the", "nhu", "sao", "lam", "phai", "nen", "duoc", "se", "rat", "hay", "hoac", "cua", "va", "voi", "toi", "minh", "em", "tao", "ta", "ra", "roi", "cung", "neu", "khi", "o", "ve", "de", "nhung", "cac", "mot", "nay", "day", "kia", "vl", "ak"])
+VI_STOPWORDS = frozenset([
+    "a", "ah", "ai", "oi", "ha", "hen", "nhe", "nhi", "vay", "thi", "la", "gi", "nao",
+    "the", "nhu", "sao", "lam", "phai", "nen", "duoc", "se", "rat", "hay", "hoac", "cua", "va",
+    "voi", "toi", "minh", "em", "tao", "ta", "ra", "roi", "cung", "neu", "khi", "o", "ve", "de",
+    "nhung", "cac", "mot", "nay", "day", "kia", "vl", "ak"
+])
 
-EN_STOPWORDS = frozenset(["a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "i", "me", "my", "mine", "you", "your", "yours", "he", "him", "his", "she", "her", "hers", "it", "its", "we", "us", "our", "they", "them", "their", "what", "which", "who", "whom", "whose", "this", "that", "these", "those", "to", "of", "in", "on", "at", "for", "with", "about", "and", "or", "but", "if", "so", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "how", "when", "where", "why", "there", "here", "any", "some", "from", "by", "as", "into", "than", "then", "too", "very", "just", "also", "not", "no", "yes", "has", "have", "had", "having", "get", "got", "getting", "s", "t", "d", "ll", "m", "re", "ve", "im", "dont", "cant"])
+EN_STOPWORDS = frozenset([
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does",
+    "did", "doing", "i", "me", "my", "mine", "you", "your", "yours", "he", "him", "his", "she",
+    "her", "hers", "it", "its", "we", "us", "our", "they", "them", "their", "what", "which",
+    "who", "whom", "whose", "this", "that", "these", "those", "to", "of", "in", "on", "at",
+    "for", "with", "about", "and", "or", "but", "if", "so", "can", "could", "should", "would",
+    "will", "shall", "may", "might", "must", "how", "when", "where", "why", "there", "here",
+    "any", "some", "from", "by", "as", "into", "than", "then", "too", "very", "just", "also",
+    "not", "no", "yes", "has", "have", "had", "having", "get", "got", "getting", "s", "t", "d",
+    "ll", "m", "re", "ve", "im", "dont", "cant"
+])
 
 # Chat shorthand of Vietnamese teenagers, folded; expanded before analysis so "ko bit j" meets
 # "không biết gì".
@@ -94,7 +109,7 @@ _analysed: dict[str, dict[str, tuple[str, ...]]] = {"vi": {}, "en": {}}
 
 
 def words(text: str, lang: str) -> list[str]:
-    """Normalised content words of ``text`` in ``lang``: folded, shorthand expanded, no stopwords."""
+    """Content words of ``text`` in ``lang``: folded, shorthand expanded, stopwords dropped."""
     cache = _analysed[lang]
     # Whitespace is only a fast first cut: each piece, punctuation and all, goes through
     # ``tokens`` (``fold``) once and is remembered.
@@ -114,7 +129,7 @@ def words(text: str, lang: str) -> list[str]:
 
 def terms(sequence: Sequence[str]) -> list[str]:
     """Unigrams and adjacent bigrams of an analysed word sequence."""
-    return [*sequence, *map("_".join, zip(sequence, sequence[1:], strict=False))]
+    return [*sequence, *map("_".join, pairwise(sequence))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +209,9 @@ class Index:
             for found_terms, share in zip(doc_fields, doc_shares, strict=True):
                 for term, tf in Counter(found_terms).items():
                     weighted[term] += share * tf
-            for term, tf in weighted.items():
-                postings[term].append((number, idf[term] * tf * (k1 + 1) / (k1 + tf)))
+            for term, frequency_weight in weighted.items():
+                postings[term].append((number, idf[term] * frequency_weight * (k1 + 1)
+                                       / (k1 + frequency_weight)))
         self._postings = dict(postings)
         self._by_length: defaultdict[int, list[str]] = defaultdict(list)
         unigrams = sorted((t for t in frequency if "_" not in t), key=lambda t: -frequency[t])

@@ -97,8 +97,16 @@ class Answer:
 # --- language ---------------------------------------------------------------------------------
 
 _VI_LETTERS = frozenset("ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")
-_VI_MARKERS = VI_STOPWORDS | frozenset(TEENCODE) | frozenset(["ma", "tuy", "nghien", "cai", "khong", "co", "bi", "bao", "nhieu", "phat", "nguoi", "con", "bo", "me", "ban", "thuoc", "hut", "choi", "dung", "sau", "cong", "an", "xa", "tu", "giac", "duong", "day", "nong", "lieu", "sao", "gio", "nhau", "biet", "muon", "hoi", "chuyen", "nha", "trai", "dau"])
-_EN_MARKERS = EN_STOPWORDS | frozenset(["drug", "drugs", "meth", "weed", "rehab", "help", "report", "police", "law", "fine", "friend", "child", "son", "daughter"])
+_VI_MARKERS = VI_STOPWORDS | frozenset(TEENCODE) | frozenset([
+    "ma", "tuy", "nghien", "cai", "khong", "co", "bi", "bao", "nhieu", "phat", "nguoi", "con",
+    "bo", "me", "ban", "thuoc", "hut", "choi", "dung", "sau", "cong", "an", "xa", "tu", "giac",
+    "duong", "day", "nong", "lieu", "sao", "gio", "nhau", "biet", "muon", "hoi", "chuyen",
+    "nha", "trai", "dau"
+])
+_EN_MARKERS = EN_STOPWORDS | frozenset([
+    "drug", "drugs", "meth", "weed", "rehab", "help", "report", "police", "law", "fine",
+    "friend", "child", "son", "daughter"
+])
 
 
 def detect_language(text: str) -> str:

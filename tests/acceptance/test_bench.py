@@ -1,0 +1,25 @@
+"""Every benchmark runs as a smoke run, so the figures that docs/benchmarks.md quotes stay
+reproducible: a benchmark that no longer starts, or whose checks fail, fails here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("module", "expected"), [
+    ("bench.faq", ["top-1 accuracy", "out-of-scope fallback", "latency p99", "x20"]),
+    ("bench.communes", ["latency per query", "targets met"]),
+    ("bench.telegram", ["echo", "pcmt-bot", "ratio"]),
+])
+def test_benchmark_smoke_run(module: str, expected: list[str]) -> None:
+    result = subprocess.run([sys.executable, "-m", module, "--quick"], cwd=ROOT, text=True,
+                            capture_output=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for figure in expected:
+        assert figure in result.stdout, (figure, result.stdout[-2000:])
