@@ -3,6 +3,8 @@
 Run from the repository root: ``python -m bench.faq`` (``--quick`` for a smoke run). It measures
 the real knowledge base, then the same knowledge base grown twenty times with synthetic entries
 (words of the real entries recombined at random), against the same evaluation questions.
+``--calibrate`` prints what other confidence thresholds would give on the same questions, the
+table ``bot.knowledge.THRESHOLDS`` is chosen from.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as ``python bench/faq.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.knowledge import LANGUAGES, Answer, Entry, KnowledgeBase, Topic
+from bot.knowledge import LANGUAGES, THRESHOLDS, Answer, Entry, KnowledgeBase, Thresholds, Topic
 
 EVAL_DIR = Path(__file__).resolve().parent / "data" / "faq_eval"
 SCALE = 20
@@ -107,26 +109,35 @@ def _percentile(values: Sequence[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def measure(kb: KnowledgeBase, queries: list[Query], rounds: int) -> dict[str, float]:
+def accuracy(kb: KnowledgeBase, queries: list[Query],
+             thresholds: Thresholds = THRESHOLDS) -> dict[str, float]:
+    """Shares of the questions answered right, answered wrong, and (out of scope) let go."""
     in_scope = [q for q in queries if q.expect]
     out_scope = [q for q in queries if not q.expect]
     english = [q for q in queries if q.lang == "en"]
-    answers = {q.text: kb.answer(q.text) for q in queries}
+    answers = {q.text: kb.answer(q.text, thresholds=thresholds) for q in queries}
     top1 = sum(1 for q in in_scope if (a := answers[q.text]).entry and a.entry.id == q.expect)
+    wrong = sum(1 for q in in_scope if (a := answers[q.text]).entry and a.entry.id != q.expect)
     top3 = sum(1 for q in in_scope if q.expect in _answered(answers[q.text]))
     fallback = sum(1 for q in out_scope
                    if answers[q.text].entry is None and not answers[q.text].suggestions)
+    out_answered = sum(1 for q in out_scope if answers[q.text].entry is not None)
     in_english = sum(1 for q in english if answers[q.text].lang == "en")
+    return {"top1": top1 / len(in_scope), "top3": top3 / len(in_scope),
+            "wrong": wrong / len(in_scope), "fallback": fallback / max(len(out_scope), 1),
+            "out_answered": out_answered / max(len(out_scope), 1),
+            "english": in_english / max(len(english), 1)}
+
+
+def measure(kb: KnowledgeBase, queries: list[Query], rounds: int) -> dict[str, float]:
+    figures = accuracy(kb, queries)
     latencies = []
     for _ in range(rounds):
         for q in queries:
             start = time.perf_counter()
             kb.answer(q.text)
             latencies.append(time.perf_counter() - start)
-    return {"top1": top1 / len(in_scope), "top3": top3 / len(in_scope),
-            "fallback": fallback / max(len(out_scope), 1),
-            "english": in_english / max(len(english), 1),
-            "p50": _percentile(latencies, 0.50), "p99": _percentile(latencies, 0.99)}
+    return {**figures, "p50": _percentile(latencies, 0.50), "p99": _percentile(latencies, 0.99)}
 
 
 def by_kind(kb: KnowledgeBase, queries: list[Query]) -> dict[str, tuple[int, int]]:
@@ -151,8 +162,10 @@ def report(title: str, kb: KnowledgeBase, queries: list[Query], repeats: int,
           f"(median of {repeats})")
     print(f"top-1 accuracy       {figures['top1']:8.1%}  ({in_scope} in-scope questions)")
     print(f"top-3 accuracy       {figures['top3']:8.1%}")
+    print(f"wrong sure answers   {figures['wrong']:8.1%}  (in scope, answered with another entry)")
     print(f"out-of-scope fallback{figures['fallback']:8.1%}  "
           f"({len(queries) - in_scope} questions)")
+    print(f"out of scope answered{figures['out_answered']:8.1%}")
     print(f"English in English   {figures['english']:8.1%}")
     print(f"latency p50          {figures['p50'] * 1000:8.2f} ms")
     print(f"latency p99          {figures['p99'] * 1000:8.2f} ms")
@@ -160,10 +173,28 @@ def report(title: str, kb: KnowledgeBase, queries: list[Query], repeats: int,
         print(f"  {kind:<18} {hits:3d}/{total:<3d} {hits / total:6.1%}")
 
 
+def calibrate(kb: KnowledgeBase, queries: list[Query]) -> None:
+    print(f"{'high':>5} {'low':>5} {'margin':>6} {'top-1':>6} {'wrong':>6} {'top-3':>6} "
+          f"{'fallback':>8}   (current: {THRESHOLDS})")
+    for high in (0.40, 0.45, 0.50, 0.55, 0.60, 0.65):
+        for low in (0.30, 0.35, 0.40, 0.45):
+            for margin in (0.0, 0.02, 0.05):
+                if low > high:
+                    continue
+                f = accuracy(kb, queries, Thresholds(high, low, margin))
+                print(f"{high:5.2f} {low:5.2f} {margin:6.2f} {f['top1']:6.1%} {f['wrong']:6.1%} "
+                      f"{f['top3']:6.1%} {f['fallback']:8.1%}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="accuracy under other thresholds instead of the benchmark")
     args = parser.parse_args(argv)
+    if args.calibrate:
+        calibrate(KnowledgeBase.load(), load_queries())
+        return 0
     if hasattr(os, "sched_setaffinity"):  # the latency target is for one core
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     repeats, rounds = (2, 1) if args.quick else (7, 5)

@@ -1,9 +1,10 @@
 """Prevention questions answered from the knowledge base in ``locales/{vi,en}/faq/*.toml``.
 
 A wrong confident answer about health or the law is worse than "I am not sure", so every answer
-carries a confidence: above :data:`HIGH` one entry is answered, between :data:`LOW` and
-:data:`HIGH` a few candidates are offered ("did you mean"), below :data:`LOW` the caller shows the
-fallback. Words of danger (overdose, self-harm, violence) set ``safety`` whatever else matches.
+carries a confidence: above ``THRESHOLDS.high`` (and clearly ahead of the runner-up) one entry is
+answered, between ``low`` and ``high`` a few candidates are offered ("did you mean"), below
+``low`` the caller shows the fallback. Words of danger (overdose, self-harm, violence) set
+``safety`` whatever else matches.
 """
 
 from __future__ import annotations
@@ -36,9 +37,23 @@ MAX_ANSWER_CHARS = 900
 # article costs no more than a question.
 MAX_QUERY_CHARS = 400
 
-# Confidence thresholds, chosen on bench/data/faq_eval (see bench/faq.py):
-HIGH = 0.5
-LOW = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Where a confidence becomes an answer, a "did you mean", or the fallback.
+
+    ``margin``: how far the best entry must lead the second to be answered alone; two entries
+    that match a question equally well ("phạt": which fine?) are offered side by side.
+    """
+
+    high: float
+    low: float
+    margin: float
+
+
+# Calibrated on bench/data/faq_eval with ``python -m bench.faq --calibrate``.
+THRESHOLDS = Thresholds(high=0.5, low=0.3, margin=0.0)
 
 WEIGHTS = Weights()
 
@@ -318,7 +333,8 @@ class KnowledgeBase:
     def entries(self, lang: str) -> list[Entry]:
         return [self._entries[lang][i] for i in self._ids]
 
-    def answer(self, text: str, lang: str | None = None) -> Answer:
+    def answer(self, text: str, lang: str | None = None,
+               thresholds: Thresholds = THRESHOLDS) -> Answer:
         """Answer ``text`` in ``lang`` (default: the language it is written in)."""
         if lang is not None and lang not in LANGUAGES:
             raise ValueError(f"unknown language {lang!r}")
@@ -329,13 +345,15 @@ class KnowledgeBase:
         ranked = self.rank(text, detected)
         entries = self._entries[out]
         score = ranked[0][1] if ranked else 0.0
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         best = [entries[self._ids[doc]] for doc, _ in ranked[:_MAX_SUGGESTIONS]]
-        if score >= HIGH:
+        if score >= thresholds.high and score - runner_up >= thresholds.margin:
             kind: Kind = "safety" if safety else "answer"
             return Answer(kind, out, best[0], score, tuple(best[1:]), safety)
+        low = score >= thresholds.low
         if safety:
-            return Answer("safety", out, None, score, tuple(best) if score >= LOW else (), True)
-        if score >= LOW:
+            return Answer("safety", out, None, score, tuple(best) if low else (), True)
+        if low:
             return Answer("suggest", out, None, score, tuple(best), False)
         return Answer("fallback", out, None, score, (), False)
 

@@ -1,4 +1,5 @@
-"""FAQ retrieval: loading and checking the knowledge base, ranking, confidence, safety, bad input."""
+"""FAQ retrieval: loading and checking the knowledge base, ranking, confidence, safety and
+bad input."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.knowledge import (
-    HIGH,
-    LOW,
+    THRESHOLDS,
     Answer,
     KnowledgeBase,
     KnowledgeBaseError,
@@ -43,7 +43,7 @@ def _answered(answer: Answer) -> str | None:
 
 def test_fixture_loads_both_languages(kb: KnowledgeBase) -> None:
     assert [t.id for t in kb.topics("vi")] == ["substances", "emergency", "law"]
-    assert [t.title for t in kb.topics("en")][0] == "Drugs"
+    assert kb.topics("en")[0].title == "Drugs"
     assert [e.id for e in kb.entries("vi")] == [e.id for e in kb.entries("en")]
     meth = kb.entry("substances-meth", "en")
     assert meth is not None and meth.lang == "en" and meth.topic == "substances"
@@ -122,7 +122,7 @@ def test_empty_directory(tmp_path: Path) -> None:
 def test_accents_case_and_shorthand_meet(kb: KnowledgeBase, text: str) -> None:
     answer = kb.answer(text)
     assert (answer.kind, answer.lang, _answered(answer)) == ("answer", "vi", "substances-meth")
-    assert answer.score >= HIGH and not answer.safety
+    assert answer.score >= THRESHOLDS.high and not answer.safety
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -163,7 +163,7 @@ def test_typos(kb: KnowledgeBase, text: str, expected: str) -> None:
 def test_out_of_scope_gets_the_fallback(kb: KnowledgeBase, text: str) -> None:
     answer = kb.answer(text)
     assert (answer.kind, answer.entry, answer.suggestions) == ("fallback", None, ())
-    assert answer.score < LOW
+    assert answer.score < THRESHOLDS.low
 
 
 def test_vague_question_gets_distinct_suggestions(kb: KnowledgeBase) -> None:
@@ -172,7 +172,7 @@ def test_vague_question_gets_distinct_suggestions(kb: KnowledgeBase) -> None:
     if answer.kind == "suggest":
         ids = [e.id for e in answer.suggestions]
         assert 2 <= len(ids) <= 3 and len(set(ids)) == len(ids)
-        assert answer.entry is None and LOW <= answer.score < HIGH
+        assert answer.entry is None and THRESHOLDS.low <= answer.score
 
 
 def test_suggestions_never_repeat_the_answer(kb: KnowledgeBase) -> None:
@@ -236,7 +236,8 @@ def test_detect_language(text: str, lang: str) -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "", "   ", "😀😀😀", "?!?", "<b>ma túy</b> <script>alert(1)</script>", "**ma tuy** _da_ `la` gi",
+    "", "   ", "😀😀😀", "?!?", "<b>ma túy</b> <script>alert(1)</script>",
+    "**ma tuy** _da_ `la` gi",
     "ma\x00tuy\x07 da\x1b[31m la gi", "ma túy đá what is it", "a" * 10_000,
     "ma tuy da la gi " * 700, "\u200b\u200b", "ﾏ ﾄｩ", "ǅ ß ﬁ İ", "١٢٣ ٤٥٦", "\ud7ff\ue000",
 ])
@@ -250,7 +251,8 @@ def test_html_around_a_real_question(kb: KnowledgeBase) -> None:
     assert _answered(kb.answer("<b>Ma túy đá</b> là gì?")) == "substances-meth"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=300))
 def test_any_text_gets_an_answer(kb: KnowledgeBase, text: str) -> None:
     answer = kb.answer(text)
