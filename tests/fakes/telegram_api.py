@@ -480,8 +480,8 @@ class FakeTelegramServer:
 
     def press_button(self, chat_id: int, message_id: int, data: str, *,
                      user_id: int | None = None, chat_type: str = "private",
-                     first_name: str = "Lan") -> JSON:
-        user = self._user(chat_id, user_id, chat_type, first_name)
+                     first_name: str = "Lan", username: str | None = None) -> JSON:
+        user = self._user(chat_id, user_id, chat_type, first_name, username)
         chat = self._inbound_chat(chat_id, chat_type, user)
         message = self._messages.get((chat_id, message_id)) or {
             "message_id": message_id, "date": int(time.time()), "chat": chat,
@@ -494,8 +494,8 @@ class FakeTelegramServer:
 
     def send_photo(self, chat_id: int, jpeg: bytes, caption: str | None = None, *,
                    user_id: int | None = None, chat_type: str = "private",
-                   first_name: str = "Lan") -> JSON:
-        user = self._user(chat_id, user_id, chat_type, first_name)
+                   first_name: str = "Lan", username: str | None = None) -> JSON:
+        user = self._user(chat_id, user_id, chat_type, first_name, username)
         content: JSON = {"photo": self._photo_sizes(self._store_file(jpeg, "photos", "jpg"))}
         if caption is not None:
             content["caption"] = caption
