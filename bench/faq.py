@@ -176,11 +176,10 @@ def report(title: str, kb: KnowledgeBase, queries: list[Query], repeats: int,
 def calibrate(kb: KnowledgeBase, queries: list[Query]) -> None:
     print(f"{'high':>5} {'low':>5} {'margin':>6} {'top-1':>6} {'wrong':>6} {'top-3':>6} "
           f"{'fallback':>8}   (current: {THRESHOLDS})")
-    for high in (0.40, 0.45, 0.50, 0.55, 0.60, 0.65):
-        for low in (0.30, 0.35, 0.40, 0.45):
-            for margin in (0.0, 0.02, 0.05):
-                if low > high:
-                    continue
+    steps = [round(0.40 + 0.02 * step, 2) for step in range(13)]
+    for high in steps:
+        for low in (low for low in steps if low <= high):
+            for margin in (0.0, 0.02, 0.04):
                 f = accuracy(kb, queries, Thresholds(high, low, margin))
                 print(f"{high:5.2f} {low:5.2f} {margin:6.2f} {f['top1']:6.1%} {f['wrong']:6.1%} "
                       f"{f['top3']:6.1%} {f['fallback']:8.1%}")

@@ -155,14 +155,35 @@ class Weights:
     answer_credit: float = 0.5
     corrected_credit: float = 0.7
     shortlist: int = 8
+    # The confidence is a weighted mean of the evidence in :class:`Candidate`.
+    by_coverage: float = 0.4
+    by_fuzzy: float = 0.2
+    by_overlap: float = 0.2
+    by_lead: float = 0.2
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
+    """Evidence that a document answers a question, each part in 0..1 but ``bm25``.
+
+    ``coverage``: how much of the question (by idf) the document's words cover. ``fuzzy``: the
+    best typo-tolerant match with one phrasing. ``overlap``: the best weighted Dice overlap of
+    terms (word pairs included) with one phrasing or keyword, which, unlike the first two, drops
+    when the phrasing says much more than the question. ``lead``: BM25 against the best
+    document's, which separates documents that all contain the question's few words.
+    """
+
     doc: int
     bm25: float
     coverage: float
     fuzzy: float
+    overlap: float
+    lead: float
+
+    def confidence(self, weights: Weights) -> float:
+        total = weights.by_coverage + weights.by_fuzzy + weights.by_overlap + weights.by_lead
+        return (weights.by_coverage * self.coverage + weights.by_fuzzy * self.fuzzy
+                + weights.by_overlap * self.overlap + weights.by_lead * self.lead) / total
 
 
 _SENTENCE_END = re.compile(r"[.!?;:\n]")
@@ -180,6 +201,7 @@ class Index:
         fields: list[tuple[list[str], list[str], list[str]]] = []
         self._phrasings: list[tuple[str, ...]] = []
         self._strength: list[dict[str, float]] = []
+        phrase_words: list[tuple[list[list[str]], list[list[str]]]] = []
         frequency: Counter[str] = Counter()
         for doc in documents:
             question_words = [words(q, lang) for q in doc.questions]
@@ -192,6 +214,7 @@ class Index:
             fields.append(found)
             frequency.update(set(found[0]).union(found[1], found[2]))
             self._phrasings.append(tuple(" ".join(w) for w in question_words))
+            phrase_words.append((question_words, keyword_words))
             strength = dict.fromkeys(answer_words, weights.answer_credit)
             strength.update(dict.fromkeys((w for ws in question_words + keyword_words
                                            for w in ws), 1.0))
@@ -213,6 +236,10 @@ class Index:
                 postings[term].append((number, idf[term] * frequency_weight * (k1 + 1)
                                        / (k1 + frequency_weight)))
         self._postings = dict(postings)
+        self._phrase_terms = [
+            [(set(t), sum(idf[term] for term in set(t))) for t in
+             (terms(w) for w in question_words + keyword_words) if t]
+            for question_words, keyword_words in phrase_words]
         self._by_length: defaultdict[int, list[str]] = defaultdict(list)
         unigrams = sorted((t for t in frequency if "_" not in t), key=lambda t: -frequency[t])
         for term in unigrams:
@@ -288,11 +315,16 @@ class Index:
         unigrams = [t for t in found if "_" not in t]
         total = sum(self.idf(t) * weights[t] for t in unigrams) or 1.0
         query = " ".join(unigrams)
+        query_terms = set(found)
+        query_mass = sum(self.idf(t) for t in query_terms)
+        top = best[0][1]
         out: list[Candidate] = []
         for doc, score in best:
             strength = self._strength[doc]
             covered = sum(self.idf(t) * weights[t] * strength.get(t, 0.0) for t in unigrams)
             similarity = max((fuzz.token_set_ratio(query, p) for p in self._phrasings[doc]),
                              default=0.0) / 100
-            out.append(Candidate(doc, score, covered / total, similarity))
+            overlap = max((2 * sum(self.idf(t) for t in query_terms & phrase) / (query_mass + mass)
+                           for phrase, mass in self._phrase_terms[doc]), default=0.0)
+            out.append(Candidate(doc, score, covered / total, similarity, overlap, score / top))
         return out

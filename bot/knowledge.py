@@ -53,7 +53,7 @@ class Thresholds:
 
 
 # Calibrated on bench/data/faq_eval with ``python -m bench.faq --calibrate``.
-THRESHOLDS = Thresholds(high=0.5, low=0.3, margin=0.0)
+THRESHOLDS = Thresholds(high=0.58, low=0.58, margin=0.02)
 
 WEIGHTS = Weights()
 
@@ -360,6 +360,6 @@ class KnowledgeBase:
     def rank(self, text: str, lang: str) -> list[tuple[int, float]]:
         """Entry positions with their confidence in 0..1, best first."""
         candidates = self._indexes[lang].rank(text)
-        scored = [(c.doc, 0.6 * c.coverage + 0.4 * c.fuzzy) for c in candidates]
+        scored = [(c.doc, c.confidence(WEIGHTS)) for c in candidates]
         scored.sort(key=lambda item: -item[1])
         return scored
