@@ -39,7 +39,7 @@ async def resolve(conn: AsyncConnection, channel: str, user_key: str, chat_key: 
     take turns, which keeps their conversation state consistent.
     """
     query = (
-        select(users)
+        select(users, identities.c.chat_key)
         .join(identities, identities.c.user_id == users.c.id)
         .where(identities.c.channel == channel, identities.c.external_key == user_key)
         .with_for_update(of=users)
@@ -51,7 +51,8 @@ async def resolve(conn: AsyncConnection, channel: str, user_key: str, chat_key: 
             await conn.execute(update(users).where(users.c.id == user.id).values(unreachable=False))
             user = User(user.id, user.role, user.language, user.commune_code, user.province_code,
                         False)
-        await _remember_chat(conn, channel, user_key, chat_key)
+        if row.chat_key != chat_key:
+            await _remember_chat(conn, channel, user_key, chat_key)
         return user
     try:
         async with conn.begin_nested():
@@ -73,8 +74,7 @@ async def _remember_chat(conn: AsyncConnection, channel: str, user_key: str,
                          chat_key: str) -> None:
     await conn.execute(
         update(identities)
-        .where(identities.c.channel == channel, identities.c.external_key == user_key,
-               identities.c.chat_key != chat_key)
+        .where(identities.c.channel == channel, identities.c.external_key == user_key)
         .values(chat_key=chat_key)
     )
 
