@@ -82,7 +82,7 @@ def _en_stem(word: str) -> str:
     """
     if len(word) <= 2:
         return word
-    if word.endswith("ies"):
+    if word.endswith(("ies", "ied")) and len(word) > 4:
         word = word[:-3] + "y"
     elif word.endswith("sses"):
         word = word[:-2]
@@ -90,6 +90,9 @@ def _en_stem(word: str) -> str:
         word = word[:-1]
     for suffix in ("ing", "ed", "ly", "ion"):
         stem = word[: -len(suffix)]
+        # "weed", "need", "speed" are not past tenses.
+        if suffix == "ed" and word.endswith("eed"):
+            break
         if word.endswith(suffix) and len(stem) >= 2 and _VOWEL.search(stem):
             if suffix != "ion" or stem.endswith(("t", "s")):
                 word = _DOUBLE.sub(r"\1", stem)
