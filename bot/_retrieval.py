@@ -32,8 +32,21 @@ VI_STOPWORDS = frozenset([
     "a", "ah", "ai", "oi", "ha", "hen", "nhe", "nhi", "vay", "thi", "la", "gi", "nao",
     "the", "nhu", "sao", "lam", "phai", "nen", "duoc", "se", "rat", "hay", "hoac", "cua", "va",
     "voi", "toi", "minh", "em", "tao", "ta", "ra", "roi", "cung", "neu", "khi", "o", "ve", "de",
-    "nhung", "cac", "mot", "nay", "day", "kia", "vl", "ak"
+    "nhung", "cac", "mot", "nay", "day", "kia", "vl", "ak", "khong"
 ])
+
+# The same scaffolding as typed with diacritics, where folding no longer hides which word it is:
+# "có" (has) is scaffolding, "cỏ" (weed) is not; "vì sao" (why) is, "vị thành niên" is not.
+VI_STOPWORDS_ACCENTED = frozenset([
+    "à", "á", "ạ", "ả", "ơi", "hả", "hén", "nhé", "nhỉ", "vậy", "thì", "là", "gì", "nào",
+    "thế", "như", "sao", "làm", "phải", "nên", "được", "sẽ", "rất", "hay", "hoặc", "của", "và",
+    "với", "tôi", "mình", "tao", "rồi", "cũng", "nếu", "khi", "ở", "về", "để", "những", "các",
+    "một", "này", "đây", "có", "không", "vì", "mà", "ấy", "đó",
+])
+
+# A letter that folding changes, except "đ": "đc" is typed shorthand as often as "dc".
+_ACCENTED = re.compile(r"[^\x00-\x7fđ]")
+_LETTERS = re.compile(r"[^\W_]+")
 
 EN_STOPWORDS = frozenset([
     "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does",
@@ -100,11 +113,24 @@ def _en_stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) >= 3 else word
 
 
-def _normalise(token: str, lang: str) -> tuple[str, ...]:
+def _normalise(token: str, typed: str, lang: str) -> tuple[str, ...]:
+    """Index words of one folded ``token``; ``typed`` is how it was written (lower case).
+
+    A word typed with its diacritics says which word it is: "não" (brain) is not the stopword
+    "nào", "hồng" (pink) is not the shorthand "hong" (không). Only words typed without them are
+    read as shorthand or checked against the folded stopwords.
+    """
     if lang != "vi":
         return () if token in EN_STOPWORDS else (_en_stem(token),)
+    if _ACCENTED.search(typed):
+        return () if typed in VI_STOPWORDS_ACCENTED else (_FINAL_Y.sub(r"\1i", token),)
     return tuple(word for word in (_FINAL_Y.sub(r"\1i", w) for w in TEENCODE.get(token, (token,)))
                  if word not in VI_STOPWORDS)
+
+
+def _analyse(piece: str, lang: str) -> tuple[str, ...]:
+    return tuple(word for typed in _LETTERS.findall(piece) for token in tokens(typed)
+                 for word in _normalise(token, typed, lang))
 
 
 _CACHE_LIMIT = 50_000
@@ -121,7 +147,7 @@ def words(text: str, lang: str) -> list[str]:
     if None in found:
         for position, raw in enumerate(raws):
             if found[position] is None:
-                analysed = tuple(w for token in tokens(raw) for w in _normalise(token, lang))
+                analysed = _analyse(raw, lang)
                 found[position] = analysed
                 # Entries and everyday words fill the cache first; beyond the limit, odd words
                 # typed once are analysed each time rather than kept forever.
