@@ -185,9 +185,9 @@ class Weights:
     corrected_credit: float = 0.7
     shortlist: int = 8
     # The confidence is a weighted mean of the evidence in :class:`Candidate`.
-    by_coverage: float = 0.4
-    by_fuzzy: float = 0.2
-    by_overlap: float = 0.2
+    by_coverage: float = 0.3
+    by_fuzzy: float = 0.4
+    by_overlap: float = 0.1
     by_lead: float = 0.2
 
 

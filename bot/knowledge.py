@@ -53,7 +53,7 @@ class Thresholds:
 
 
 # Calibrated on bench/data/faq_eval with ``python -m bench.faq --calibrate``.
-THRESHOLDS = Thresholds(high=0.58, low=0.58, margin=0.02)
+THRESHOLDS = Thresholds(high=0.68, low=0.68, margin=0.04)
 
 WEIGHTS = Weights()
 
