@@ -13,12 +13,14 @@ plain dictionaries handle in well under a millisecond.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, pairwise
+from operator import itemgetter
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -264,7 +266,10 @@ class Index:
             for term, frequency_weight in weighted.items():
                 postings[term].append((number, idf[term] * frequency_weight * (k1 + 1)
                                        / (k1 + frequency_weight)))
-        self._postings = dict(postings)
+        self._postings = {term: dict(found) for term, found in postings.items()}
+        # A term in more documents than this only adds to documents that rarer terms found:
+        # it hardly moves the ranking and would otherwise cost a pass over most of the index.
+        self._common = max(64, self._n // 8)
         self._phrase_terms = [
             [(set(t), sum(idf[term] for term in set(t))) for t in
              (terms(w) for w in question_words + keyword_words) if t]
@@ -334,13 +339,18 @@ class Index:
         if not found:
             return []
         scores: defaultdict[int, float] = defaultdict(float)
-        for term in found:
-            weight = weights[term]
-            for doc, score in self._postings.get(term, ()):
+        postings = [(weights[term], self._postings.get(term, {})) for term in set(found)]
+        postings.sort(key=lambda item: len(item[1]))
+        for weight, found_in in postings:
+            if scores and len(found_in) > self._common:
+                for doc in scores:
+                    scores[doc] += weight * found_in.get(doc, 0.0)
+                continue
+            for doc, score in found_in.items():
                 scores[doc] += weight * score
         if not scores:
             return []
-        best = sorted(scores.items(), key=lambda item: -item[1])[: self.weights.shortlist]
+        best = heapq.nlargest(self.weights.shortlist, scores.items(), key=itemgetter(1))
         unigrams = [t for t in found if "_" not in t]
         total = sum(self.idf(t) * weights[t] for t in unigrams) or 1.0
         query = " ".join(unigrams)
