@@ -386,7 +386,7 @@ class FakeTelegramServer:
 
     async def stop(self) -> None:
         self._stopping.set()
-        self._touch()
+        self.touch()
         if self._pump is not None:
             self._pump.cancel()
             with suppress(asyncio.CancelledError):
@@ -464,7 +464,7 @@ class FakeTelegramServer:
         if kind is not None and (kind not in allowed if allowed else kind in _OPT_IN_UPDATES):
             return update  # Telegram never stores what the bot did not ask for
         self._pending.append(update)
-        self._touch()
+        self.touch()
         return update
 
     def send_text(self, chat_id: int, text: str, *, user_id: int | None = None,
@@ -549,7 +549,7 @@ class FakeTelegramServer:
 
     # plumbing
 
-    def _touch(self) -> None:
+    def touch(self) -> None:
         """Wake every waiter: each holds the event it saw, so swapping in a new one re-arms."""
         self._changed.set()
         self._changed = asyncio.Event()
@@ -652,7 +652,7 @@ class FakeTelegramServer:
             params.get("parse_mode"), params.get("reply_markup"),
             message["message_id"] if message else params.get("message_id"), self._clock(),
             params, copy.deepcopy(message)))
-        self._touch()
+        self.touch()
 
     def _own_message(self, chat: JSON, params: JSON, missing: str) -> JSON:
         message = self._messages.get((chat["id"], params.get("message_id", 0)))
@@ -688,7 +688,7 @@ class FakeTelegramServer:
         except ApiError as error:
             body, status = error.body(), error.status
         self.calls.append((name, status))
-        self._touch()
+        self.touch()
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.Response:
@@ -711,7 +711,7 @@ class FakeTelegramServer:
         self._check_no_webhook()
         self._poll_generation += 1
         generation = self._poll_generation
-        self._touch()  # an older poll still waiting now ends with 409
+        self.touch()  # an older poll still waiting now ends with 409
         if "allowed_updates" in params:
             self._allowed_updates = frozenset(params["allowed_updates"]) or None
         offset = params.get("offset", 0)
@@ -846,14 +846,14 @@ class FakeTelegramServer:
         self._last_webhook_error = None
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._deliver_to_webhook())
-        self._touch()
+        self.touch()
         return True
 
     async def _delete_webhook(self, params: JSON) -> bool:
         if params.get("drop_pending_updates"):
             self._pending.clear()
         self.webhook = None
-        self._touch()
+        self.touch()
         return True
 
     async def _get_webhook_info(self, params: JSON) -> JSON:
@@ -917,6 +917,6 @@ class FakeTelegramServer:
                     self._pending and self._pending[0] is update):
                 self._pending.pop(0)
                 attempts = 0
-            self._touch()
+            self.touch()
             if error is not None:
                 await asyncio.sleep(self._webhook_retry_delay)
