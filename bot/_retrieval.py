@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from itertools import chain, pairwise
 from operator import itemgetter
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.text import tokens
@@ -354,16 +354,18 @@ class Index:
         unigrams = [t for t in found if "_" not in t]
         total = sum(self.idf(t) * weights[t] for t in unigrams) or 1.0
         query = " ".join(unigrams)
-        query_terms = set(found)
-        query_mass = sum(self.idf(t) for t in query_terms)
+        query_idf = {term: self.idf(term) for term in found}
+        query_terms = query_idf.keys()
+        query_mass = sum(query_idf.values())
+        idf_of = query_idf.__getitem__
         top = best[0][1]
         out: list[Candidate] = []
         for doc, score in best:
             strength = self._strength[doc]
-            covered = sum(self.idf(t) * weights[t] * strength.get(t, 0.0) for t in unigrams)
-            similarity = max((fuzz.token_set_ratio(query, p) for p in self._phrasings[doc]),
-                             default=0.0) / 100
-            overlap = max((2 * sum(self.idf(t) for t in query_terms & phrase) / (query_mass + mass)
+            covered = sum(query_idf[t] * weights[t] * strength.get(t, 0.0) for t in unigrams)
+            closest = process.extractOne(query, self._phrasings[doc], scorer=fuzz.token_set_ratio)
+            similarity = closest[1] / 100 if closest else 0.0
+            overlap = max((2 * sum(map(idf_of, query_terms & phrase)) / (query_mass + mass)
                            for phrase, mass in self._phrase_terms[doc]), default=0.0)
             out.append(Candidate(doc, score, covered / total, similarity, overlap, score / top))
         return out
