@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -65,3 +69,27 @@ async def test_conversation_state_round_trip_and_expiry(store: Store, clock: Fak
     clock.advance(minutes=31)
     async with store.transaction() as conn:
         assert await conversations.load(conn, user.id, clock()) is None
+
+
+async def test_sqlite_waits_for_another_process_holding_the_write_lock(
+        tmp_path: Path, clock: FakeClock) -> None:
+    # A CLI command in another process may hold SQLite's write lock for a moment; the bot's
+    # transactions (run on the loop's thread) wait for it and then succeed, losing nothing.
+    path = tmp_path / "pcmt.db"
+    store = await Store.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        released = threading.Timer(0.3, other.execute, args=("COMMIT",))
+        released.start()
+        started = time.monotonic()
+        async with store.transaction() as conn:
+            user = await users.resolve(conn, "console", "u-key", "c-key", clock())
+        assert time.monotonic() - started >= 0.25
+        released.join()
+        other.close()
+        async with store.transaction() as conn:
+            again = await users.resolve(conn, "console", "u-key", "c-key", clock())
+        assert again.id == user.id
+    finally:
+        await store.close()
