@@ -70,6 +70,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 POLL_TIMEOUT = 30
 """Seconds a long poll waits for news before asking again."""
+MAX_WEBHOOK_CONNECTIONS = 100
+"""The most simultaneous webhook connections the Bot API accepts."""
 RECENT_UPDATES = 10_000
 """Update ids remembered in memory, so that a replay costs no database round trip."""
 SEEN_UPDATES_KEPT = timedelta(days=1)
@@ -158,6 +160,7 @@ class TelegramChannel:
                                        settings.telegram_base_file_url,
                                        settings.telegram_timeout_seconds,
                                        settings.telegram_concurrency)
+        self._concurrency = min(settings.telegram_concurrency, MAX_WEBHOOK_CONNECTIONS)
         self._slots = asyncio.Semaphore(settings.telegram_concurrency)
         self._tails: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -224,9 +227,10 @@ class TelegramChannel:
                 poll_interval=0.0, timeout=POLL_TIMEOUT, allowed_updates=list(ALLOWED_UPDATES))
         else:
             try:
+                # As many connections as updates it handles at once: Telegram sends no more.
                 await self.application.bot.set_webhook(
                     url=self.webhook_url, secret_token=self._secret,
-                    allowed_updates=list(ALLOWED_UPDATES))
+                    allowed_updates=list(ALLOWED_UPDATES), max_connections=self._concurrency)
             except TelegramError as exc:
                 raise ConfigError("PCMT_PUBLIC_URL",
                                   f"Telegram refused the webhook ({type(exc).__name__})") from exc

@@ -74,6 +74,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from http import HTTPStatus
 from typing import Any, Self
 
@@ -296,6 +297,19 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
             return image.size
     except (OSError, ValueError):
         return None
+
+
+def _chat_of(update: JSON) -> object:
+    """The chat an update belongs to, for keeping a chat's updates in order."""
+    for value in update.values():
+        if isinstance(value, dict):
+            chat = value.get("chat") or (value.get("message") or {}).get("chat")
+            if isinstance(chat, dict) and "id" in chat:
+                return chat["id"]
+            sender = value.get("from")
+            if isinstance(sender, dict) and "id" in sender:
+                return sender["id"]
+    return object()  # no chat: in order with nothing
 
 
 def _update_kind(update: JSON) -> str | None:
@@ -888,14 +902,40 @@ class FakeTelegramServer:
         return True
 
     async def _deliver_to_webhook(self) -> None:
-        """Post pending updates in order, as Telegram does, retrying a failed one a few times."""
-        assert self._session is not None
-        attempts = 0
-        while self.webhook is not None and not self._stopping.is_set():
-            if not self._pending:
+        """Post pending updates as Telegram does: up to ``max_connections`` at once, one at a
+        time per chat (a chat's updates arrive in order), a failed one retried a few times."""
+        in_flight: dict[int, asyncio.Task[None]] = {}
+        try:
+            while self.webhook is not None and not self._stopping.is_set():
+                limit = max(1, int(self.webhook["max_connections"] or 40))
+                chats: set[object] = set()
+                for update in list(self._pending):
+                    chat = _chat_of(update)
+                    if chat in chats:
+                        continue  # an earlier update of this chat is not delivered yet
+                    chats.add(chat)
+                    key = id(update)
+                    if key not in in_flight and len(in_flight) < limit:
+                        task = asyncio.create_task(self._post_to_webhook(update))
+                        in_flight[key] = task
+                        task.add_done_callback(partial(self._posted, in_flight, key))
                 await self._wait_change(1.0)
-                continue
-            update, webhook = self._pending[0], self.webhook
+        finally:
+            for task in list(in_flight.values()):
+                task.cancel()
+            await asyncio.gather(*in_flight.values(), return_exceptions=True)
+
+    def _posted(self, in_flight: dict[int, asyncio.Task[None]], key: int,
+                _task: asyncio.Task[None]) -> None:
+        in_flight.pop(key, None)
+        self.touch()
+
+    async def _post_to_webhook(self, update: JSON) -> None:
+        assert self._session is not None
+        for attempt in range(1, self._webhook_max_attempts + 1):
+            webhook = self.webhook
+            if webhook is None:
+                return
             headers = {"Content-Type": "application/json"}
             if webhook["secret_token"]:
                 headers[SECRET_HEADER] = webhook["secret_token"]
@@ -910,13 +950,11 @@ class FakeTelegramServer:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 error = f"Connection failed: {exc}"
             self.webhook_deliveries.append(WebhookDelivery(update.get("update_id"), status, error))
-            attempts += 1
             if error is not None:
                 self._last_webhook_error = (int(time.time()), error)
-            if (error is None or attempts >= self._webhook_max_attempts) and (
-                    self._pending and self._pending[0] is update):
-                self._pending.pop(0)
-                attempts = 0
+            if error is None or attempt == self._webhook_max_attempts:
+                self._pending[:] = [pending for pending in self._pending if pending is not update]
+                self.touch()
+                return
             self.touch()
-            if error is not None:
-                await asyncio.sleep(self._webhook_retry_delay)
+            await asyncio.sleep(self._webhook_retry_delay)
