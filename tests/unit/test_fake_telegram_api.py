@@ -235,6 +235,46 @@ async def test_webhook_post_with_secret(server: FakeTelegramServer, bot: Bot) ->
         await runner.cleanup()
 
 
+async def test_webhook_connections_run_side_by_side_and_each_chat_in_order(
+        server: FakeTelegramServer, bot: Bot) -> None:
+    in_flight: list[int] = []
+    most_at_once = 0
+    order: dict[int, list[str]] = {}
+    three_at_once = asyncio.Event()
+
+    async def receive(request: web.Request) -> web.Response:
+        nonlocal most_at_once
+        message = (await request.json())["message"]
+        in_flight.append(message["chat"]["id"])
+        most_at_once = max(most_at_once, len(in_flight))
+        if len(in_flight) == 3:
+            three_at_once.set()
+        await asyncio.wait_for(three_at_once.wait(), 5)
+        order.setdefault(message["chat"]["id"], []).append(message["text"])
+        in_flight.remove(message["chat"]["id"])
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    try:
+        assert await bot.set_webhook(f"http://127.0.0.1:{sock.getsockname()[1]}/hook",
+                                     max_connections=3)
+        for turn in range(3):
+            for chat in (31, 32, 33, 34):
+                server.send_text(chat, f"{chat}-{turn}")
+        await server.wait_until(lambda: len(server.webhook_deliveries) == 12)
+        assert most_at_once == 3  # never more than max_connections, never one chat twice
+        assert order == {chat: [f"{chat}-{turn}" for turn in range(3)]
+                         for chat in (31, 32, 33, 34)}
+    finally:
+        await runner.cleanup()
+
+
 async def test_wait_for_messages(server: FakeTelegramServer, bot: Bot) -> None:
     async def later() -> None:
         await asyncio.sleep(0.05)
