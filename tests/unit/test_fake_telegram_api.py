@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp import web
@@ -29,6 +30,23 @@ async def server() -> AsyncIterator[FakeTelegramServer]:
 async def bot(server: FakeTelegramServer) -> AsyncIterator[Bot]:
     async with Bot(TOKEN, base_url=server.base_url, base_file_url=server.base_file_url) as tg:
         yield tg
+
+
+@asynccontextmanager
+async def webhook_receiver(
+        receive: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A web server on loopback that answers webhook posts with ``receive``; yields its URL."""
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    finally:
+        await runner.cleanup()
 
 
 def keyboard(data: str) -> InlineKeyboardMarkup:
@@ -209,15 +227,7 @@ async def test_webhook_post_with_secret(server: FakeTelegramServer, bot: Bot) ->
                          await request.json()))
         return web.Response(status=answers.pop(0))
 
-    app = web.Application()
-    app.router.add_post("/hook", receive)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    await web.SockSite(runner, sock).start()
-    try:
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    async with webhook_receiver(receive) as url:
         assert await bot.set_webhook(url, secret_token="s3cret-token", allowed_updates=["message"])
         assert server.webhook is not None and server.webhook["secret_token"] == "s3cret-token"
         update = server.send_text(18, "qua webhook")
@@ -231,8 +241,6 @@ async def test_webhook_post_with_secret(server: FakeTelegramServer, bot: Bot) ->
         with pytest.raises(Conflict):
             await bot.get_updates()
         assert await bot.delete_webhook()
-    finally:
-        await runner.cleanup()
 
 
 async def test_webhook_connections_run_side_by_side_and_each_chat_in_order(
@@ -254,16 +262,8 @@ async def test_webhook_connections_run_side_by_side_and_each_chat_in_order(
         in_flight.remove(message["chat"]["id"])
         return web.Response()
 
-    app = web.Application()
-    app.router.add_post("/hook", receive)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    await web.SockSite(runner, sock).start()
-    try:
-        assert await bot.set_webhook(f"http://127.0.0.1:{sock.getsockname()[1]}/hook",
-                                     max_connections=3)
+    async with webhook_receiver(receive) as url:
+        assert await bot.set_webhook(url, max_connections=3)
         for turn in range(3):
             for chat in (31, 32, 33, 34):
                 server.send_text(chat, f"{chat}-{turn}")
@@ -271,8 +271,6 @@ async def test_webhook_connections_run_side_by_side_and_each_chat_in_order(
         assert most_at_once == 3  # never more than max_connections, never one chat twice
         assert order == {chat: [f"{chat}-{turn}" for turn in range(3)]
                          for chat in (31, 32, 33, 34)}
-    finally:
-        await runner.cleanup()
 
 
 async def test_wait_for_messages(server: FakeTelegramServer, bot: Bot) -> None:
