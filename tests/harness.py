@@ -4,6 +4,7 @@ channel that stands in for a platform on the delivery side."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -80,3 +81,26 @@ class RecordingChannel:
 
     def texts_to(self, chat_id: str) -> list[str]:
         return [reply.text for chat, reply in self.sent if chat == chat_id]
+
+
+BEN_THANH = "phuong ben thanh tp hcm"  # Phường Bến Thành, 26743, province 79
+TICKET = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
+
+
+async def file_report(chat: Chat, *, description: str = "Hai người đi xe máy giao gói nhỏ",
+                      photo: bytes | None = None, follow_up: bool = True,
+                      commune: str = BEN_THANH) -> str:
+    """The shortest complete report through the report flow; returns the ticket."""
+    await chat.press("report")
+    await chat.press("rp:cat:dealing")
+    await chat.say(commune)
+    await chat.press(chat.option("rp:com:"))
+    await chat.say("Quán nước đầu hẻm 12, tối thứ Sáu khoảng 9 giờ")
+    await chat.say(description)
+    if photo is not None:
+        await chat.send_file(photo)
+    await chat.press("rp:fu:yes" if follow_up else "rp:fu:no")
+    replies = await chat.press("rp:send")
+    found = TICKET.search(replies[-1].text)
+    assert found, replies[-1].text
+    return found.group()

@@ -35,13 +35,11 @@ from scheduler.escalation import Escalation
 from scheduler.retention import Retention
 from tests.conftest import FakeClock, StoreFactory
 from tests.fakes.images import CAMERA, jpeg_with_metadata
-from tests.harness import Chat, RecordingChannel
+from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel, file_report
 
 CHANNEL = "telegram"
-BEN_THANH = "phuong ben thanh tp hcm"  # 26743, province 79
-SAI_GON = "phuong sai gon tp hcm"  # 26740, province 79
+SAI_GON = "phuong sai gon tp hcm"  # 26740, province 79, beside Bến Thành
 HOAN_KIEM = "phuong hoan kiem ha noi"  # 00070, province 01
-TICKET = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 NOT_FOUND = "Không tìm thấy tin báo"
 NOT_ALLOWED = "chỉ dành cho công an"
 
@@ -112,24 +110,6 @@ async def _world(store: Store, services: Services, clock: FakeClock) -> World:
 @pytest.fixture
 async def world(store: Store, services: Services, clock: FakeClock) -> World:
     return await _world(store, services, clock)
-
-
-async def file_report(chat: Chat, *, commune: str = BEN_THANH,
-                      description: str = "Hai người đi xe máy giao gói nhỏ",
-                      photo: bytes | None = None, follow_up: bool = True) -> str:
-    """A complete citizen report through the report flow; returns the ticket."""
-    await chat.press("report")
-    await chat.press("rp:cat:dealing")
-    await chat.say(commune)
-    await chat.press(chat.option("rp:com:"))
-    await chat.say("Quán nước đầu hẻm 12, tối thứ Sáu")
-    await chat.say(description)
-    if photo is not None:
-        await chat.send_file(photo)
-    await chat.press("rp:fu:yes" if follow_up else "rp:fu:no")
-    found = TICKET.search((await chat.press("rp:send"))[-1].text)
-    assert found, chat.last.text
-    return found.group()
 
 
 # --- invites and routing ---------------------------------------------------------------------

@@ -24,11 +24,9 @@ from handlers import routers
 from scheduler.delivery import Delivery
 from tests.conftest import FakeClock, StoreFactory
 from tests.fakes.images import CAMERA, COMMENT, jpeg_with_metadata
-from tests.harness import Chat, RecordingChannel
+from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel, file_report
 
 REPORTER_ID = "987650001"
-BEN_THANH = "phuong ben thanh tp hcm"
-TICKET = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 
 @pytest.fixture
@@ -38,25 +36,6 @@ def dispatcher(store: Store, services: Services, clock: FakeClock) -> Dispatcher
 
 def reporter(dispatcher: Dispatcher, user_id: str = REPORTER_ID) -> Chat:
     return Chat(dispatcher, "telegram", user_id)
-
-
-async def file_report(chat: Chat, *, description: str = "Hai người đi xe máy giao gói nhỏ",
-                      photo: bytes | None = None, follow_up: bool = True,
-                      commune: str = BEN_THANH) -> str:
-    """The shortest complete report; returns the ticket."""
-    await chat.press("report")
-    await chat.press("rp:cat:dealing")
-    await chat.say(commune)
-    await chat.press(chat.option("rp:com:"))
-    await chat.say("Quán nước đầu hẻm 12, tối thứ Sáu khoảng 9 giờ")
-    await chat.say(description)
-    if photo is not None:
-        await chat.send_file(photo)
-    await chat.press("rp:fu:yes" if follow_up else "rp:fu:no")
-    replies = await chat.press("rp:send")
-    found = TICKET.search(replies[-1].text)
-    assert found, replies[-1].text
-    return found.group()
 
 
 async def link_police(store: Store, services: Services, clock: FakeClock,

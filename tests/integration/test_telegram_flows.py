@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -40,6 +39,7 @@ from handlers.officer import invite_hash
 from tests.conftest import FakeClock
 from tests.fakes.images import CAMERA, COMMENT, jpeg_with_metadata
 from tests.fakes.telegram_api import FakeTelegramServer, SentRecord
+from tests.harness import BEN_THANH, TICKET
 from tests.integration._telegram import TOKEN, USERNAME, Running, running_bot
 from tests.integration.test_telegram_polling import assert_clean
 
@@ -49,10 +49,9 @@ OFFICER, OFFICER_NAME, OFFICER_USERNAME = 4_401_234, "Thiếu tá Phong", "phong
 COLLEAGUE = 4_401_235
 # A citizen whose Telegram identity is easy to spot anywhere it might leak to.
 CITIZEN, CITIZEN_NAME, CITIZEN_USERNAME = 7_319_462_058, "Quỳnh Zyxwvu", "qzyx_reporter_5521"
-BEN_THANH, BEN_THANH_CODE = "phuong ben thanh tp hcm", "26743"  # province 79
+BEN_THANH_CODE = "26743"  # province 79
 WHERE = "Quán nước đầu hẻm 12, tối thứ Sáu khoảng 9 giờ"
 DESCRIPTION = "Hai người đi xe máy giao gói nhỏ cho khách"
-TICKET = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 
 class VirtualTime:
