@@ -232,7 +232,7 @@ class Index:
         fields: list[tuple[list[str], list[str], list[str]]] = []
         self._phrasings: list[tuple[str, ...]] = []
         self._strength: list[dict[str, float]] = []
-        phrase_words: list[tuple[list[list[str]], list[list[str]]]] = []
+        phrase_terms: list[list[list[str]]] = []
         frequency: Counter[str] = Counter()
         for doc in documents:
             question_words = [words(q, lang) for q in doc.questions]
@@ -240,12 +240,14 @@ class Index:
             # Answers are long: their single words widen recall, their word pairs would mostly
             # add noise (and build time).
             answer_words = words(doc.answer, lang)
-            found = ([t for w in question_words for t in terms(w)],
-                     [t for w in keyword_words for t in terms(w)], answer_words)
+            question_terms = [terms(w) for w in question_words]
+            keyword_terms = [terms(w) for w in keyword_words]
+            found = ([t for ts in question_terms for t in ts],
+                     [t for ts in keyword_terms for t in ts], answer_words)
             fields.append(found)
             frequency.update(set(found[0]).union(found[1], found[2]))
             self._phrasings.append(tuple(" ".join(w) for w in question_words))
-            phrase_words.append((question_words, keyword_words))
+            phrase_terms.append([ts for ts in question_terms + keyword_terms if ts])
             strength = dict.fromkeys(answer_words, weights.answer_credit)
             strength.update(dict.fromkeys((w for ws in question_words + keyword_words
                                            for w in ws), 1.0))
@@ -270,10 +272,8 @@ class Index:
         # A term in more documents than this only adds to documents that rarer terms found:
         # it hardly moves the ranking and would otherwise cost a pass over most of the index.
         self._common = max(64, self._n // 8)
-        self._phrase_terms = [
-            [(set(t), sum(idf[term] for term in set(t))) for t in
-             (terms(w) for w in question_words + keyword_words) if t]
-            for question_words, keyword_words in phrase_words]
+        self._phrase_terms = [[(set(ts), sum(idf[t] for t in set(ts))) for ts in doc_terms]
+                              for doc_terms in phrase_terms]
         self._by_length: defaultdict[int, list[str]] = defaultdict(list)
         unigrams = sorted((t for t in frequency if "_" not in t), key=lambda t: -frequency[t])
         for term in unigrams:
@@ -351,10 +351,10 @@ class Index:
         if not scores:
             return []
         best = heapq.nlargest(self.weights.shortlist, scores.items(), key=itemgetter(1))
-        unigrams = [t for t in found if "_" not in t]
-        total = sum(self.idf(t) * weights[t] for t in unigrams) or 1.0
-        query = " ".join(unigrams)
         query_idf = {term: self.idf(term) for term in found}
+        unigrams = [t for t in found if "_" not in t]
+        total = sum(query_idf[t] * weights[t] for t in unigrams) or 1.0
+        query = " ".join(unigrams)
         query_terms = query_idf.keys()
         query_mass = sum(query_idf.values())
         idf_of = query_idf.__getitem__

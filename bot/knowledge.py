@@ -38,7 +38,6 @@ MAX_ANSWER_CHARS = 900
 MAX_QUERY_CHARS = 400
 
 
-
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     """Where a confidence becomes an answer, a "did you mean", or the fallback.

@@ -160,7 +160,7 @@ class TelegramChannel:
                                        settings.telegram_base_file_url,
                                        settings.telegram_timeout_seconds,
                                        settings.telegram_concurrency)
-        self._concurrency = min(settings.telegram_concurrency, MAX_WEBHOOK_CONNECTIONS)
+        self._webhook_connections = min(settings.telegram_concurrency, MAX_WEBHOOK_CONNECTIONS)
         self._slots = asyncio.Semaphore(settings.telegram_concurrency)
         self._tails: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -230,7 +230,8 @@ class TelegramChannel:
                 # As many connections as updates it handles at once: Telegram sends no more.
                 await self.application.bot.set_webhook(
                     url=self.webhook_url, secret_token=self._secret,
-                    allowed_updates=list(ALLOWED_UPDATES), max_connections=self._concurrency)
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    max_connections=self._webhook_connections)
             except TelegramError as exc:
                 raise ConfigError("PCMT_PUBLIC_URL",
                                   f"Telegram refused the webhook ({type(exc).__name__})") from exc

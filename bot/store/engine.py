@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,8 @@ class Store:
         # SQLite has one writer at a time and every transaction here writes (BEGIN IMMEDIATE).
         # Connections of this process queue on an asyncio lock instead of the file lock, whose
         # busy handler sleeps in steps of up to 100 ms and lets a burst of updates form a convoy.
-        self._sqlite_writer = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._writer: AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if self.dialect == "sqlite" else nullcontext())
 
     @property
     def dialect(self) -> str:
@@ -61,11 +62,7 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        if self._sqlite_writer is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._sqlite_writer, self.engine.begin() as conn:
+        async with self._writer, self.engine.begin() as conn:
             yield conn
 
     async def close(self) -> None:
