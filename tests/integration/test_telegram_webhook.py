@@ -45,6 +45,8 @@ async def test_updates_through_the_registered_webhook_are_handled(webhook_bot: R
     assert server.webhook["url"] == webhook_bot.webhook_url
     assert set(server.webhook["allowed_updates"]) == {
         "message", "edited_message", "callback_query", "my_chat_member"}
+    # Telegram opens as many connections as the bot handles updates at once
+    assert server.webhook["max_connections"] == webhook_bot.settings.telegram_concurrency
     server.send_text(801, "/start")
     [greeting] = await server.wait_for_messages(801, 1)
     assert greeting.text is not None and greeting.text.startswith("Xin chào")
