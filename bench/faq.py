@@ -28,6 +28,9 @@ if __package__ in (None, ""):  # run as ``python bench/faq.py``
 from bot.knowledge import LANGUAGES, THRESHOLDS, Answer, Entry, KnowledgeBase, Thresholds, Topic
 
 EVAL_DIR = Path(__file__).resolve().parent / "data" / "faq_eval"
+# The file of questions written after the retrieval and the knowledge base were last tuned, by
+# someone who saw neither the phrasings nor the other questions: the figure to trust.
+HELD_OUT = "heldout"
 SCALE = 20
 SYNTHETIC_TOPIC = "synthetic"
 
@@ -38,6 +41,7 @@ class Query:
     lang: str
     expect: str
     kind: str
+    held_out: bool
 
 
 def load_queries(directory: Path = EVAL_DIR) -> list[Query]:
@@ -45,7 +49,8 @@ def load_queries(directory: Path = EVAL_DIR) -> list[Query]:
     for path in sorted(directory.glob("*.toml")):
         with path.open("rb") as handle:
             data = tomllib.load(handle)
-        queries.extend(Query(q["text"], q["lang"], q["expect"], q["kind"])
+        queries.extend(Query(q["text"], q["lang"], q["expect"], q["kind"],
+                             path.stem == HELD_OUT)
                        for q in data.get("query", []))
     return queries
 
@@ -175,18 +180,28 @@ def report(title: str, kb: KnowledgeBase, queries: list[Query], repeats: int,
     print(f"latency p99          {figures['p99'] * 1000:8.2f} ms")
     for kind, (hits, total) in by_kind(kb, queries).items():
         print(f"  {kind:<18} {hits:3d}/{total:<3d} {hits / total:6.1%}")
+    held_out = [q for q in queries if q.held_out]
+    if held_out:
+        figures = accuracy(kb, held_out)
+        print(f"held-out questions only ({sum(1 for q in held_out if q.expect)} in scope, "
+              f"{sum(1 for q in held_out if not q.expect)} out of scope): "
+              f"top-1 {figures['top1']:.1%}, top-3 {figures['top3']:.1%}, answered outright "
+              f"{figures['sure']:.1%}, wrong sure answers {figures['wrong']:.1%}, "
+              f"out-of-scope fallback {figures['fallback']:.1%}")
 
 
 def calibrate(kb: KnowledgeBase, queries: list[Query]) -> None:
-    print(f"{'high':>5} {'low':>5} {'margin':>6} {'top-1':>6} {'sure':>6} {'wrong':>6} "
-          f"{'top-3':>6} {'fallback':>8}   (current: {THRESHOLDS})")
-    steps = [round(0.50 + 0.02 * step, 2) for step in range(18)]
+    print(f"{'high':>5} {'low':>5} {'margin':>6} {'domain':>6} {'top-1':>6} {'sure':>6} "
+          f"{'wrong':>6} {'top-3':>6} {'fallback':>8}   (current: {THRESHOLDS})")
+    steps = [round(0.64 + 0.02 * step, 2) for step in range(9)]
     for high in steps:
         for low in (low for low in steps if low <= high):
-            for margin in (0.0, 0.02, 0.04):
-                f = accuracy(kb, queries, Thresholds(high, low, margin))
-                print(f"{high:5.2f} {low:5.2f} {margin:6.2f} {f['top1']:6.1%} {f['sure']:6.1%} "
-                      f"{f['wrong']:6.1%} {f['top3']:6.1%} {f['fallback']:8.1%}")
+            for margin in (0.02, 0.04):
+                for in_domain in (0.45, 0.50, 0.55, 0.60):
+                    f = accuracy(kb, queries, Thresholds(high, low, margin, in_domain))
+                    print(f"{high:5.2f} {low:5.2f} {margin:6.2f} {in_domain:6.2f} "
+                          f"{f['top1']:6.1%} {f['sure']:6.1%} {f['wrong']:6.1%} "
+                          f"{f['top3']:6.1%} {f['fallback']:8.1%}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -108,7 +108,9 @@ def _en_stem(word: str) -> str:
         # "weed", "need", "speed" are not past tenses.
         if suffix == "ed" and word.endswith("eed"):
             break
-        if word.endswith(suffix) and len(stem) >= 2 and _VOWEL.search(stem):
+        # "only" is not "on" + "ly": a stem of two letters is too short to be a word's root.
+        if word.endswith(suffix) and len(stem) >= (3 if suffix == "ly" else 2) \
+                and _VOWEL.search(stem):
             if suffix != "ion" or stem.endswith(("t", "s")):
                 word = _DOUBLE.sub(r"\1", stem)
             break
@@ -217,16 +219,26 @@ class Candidate:
                 + weights.by_overlap * self.overlap + weights.by_lead * self.lead) / total
 
 
-_SENTENCE_END = re.compile(r"[.!?;:\n]")
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """The candidates for a question, best first, and whether it names a domain term."""
+
+    candidates: list[Candidate]
+    in_domain: bool
+
+
 _CORRECTION_CACHE = 4096
 
 
 class Index:
     """BM25F over the questions, keywords and answer of each document of one language."""
 
-    def __init__(self, documents: Sequence[Document], lang: str, weights: Weights) -> None:
+    def __init__(self, documents: Sequence[Document], lang: str, weights: Weights,
+                 domain: Sequence[str] = ()) -> None:
         self.lang = lang
         self.weights = weights
+        self._domain = frozenset(filter(None, (" ".join(words(term, lang)) for term in domain)))
+        self._domain_span = max((term.count(" ") + 1 for term in self._domain), default=0)
         field_weight = (weights.questions, weights.keywords, weights.answer)
         field_b = (weights.b_questions, weights.b_keywords, weights.b_answer)
         fields: list[tuple[list[str], list[str], list[str]]] = []
@@ -315,8 +327,9 @@ class Index:
             return VI_SYLLABLE.match(word) is None
         return len(word) >= 6
 
-    def analyse(self, text: str) -> tuple[list[str], dict[str, float]]:
-        """Query terms with their weight: 1 when known, less when reached by a correction."""
+    def analyse(self, text: str) -> tuple[list[str], dict[str, float], bool]:
+        """Query terms with their weight (1 when known, less when reached by a correction), and
+        whether the words, corrected, name a domain term."""
         sequence: list[str] = []
         credit: dict[str, float] = {}
         for word in words(text, self.lang):
@@ -331,13 +344,18 @@ class Index:
                 credit[fixed] = self.weights.corrected_credit
         found = terms(sequence)
         weights = {term: min(credit.get(part, 1.0) for part in term.split("_")) for term in found}
-        return found, weights
+        return found, weights, self._names_domain(sequence)
 
-    def rank(self, text: str) -> list[Candidate]:
+    def _names_domain(self, sequence: Sequence[str]) -> bool:
+        return any(" ".join(sequence[start:start + span]) in self._domain
+                   for span in range(1, self._domain_span + 1)
+                   for start in range(len(sequence) - span + 1))
+
+    def rank(self, text: str) -> Ranking:
         """Documents sharing a term with ``text``, best first, with the evidence for each."""
-        found, weights = self.analyse(text)
+        found, weights, in_domain = self.analyse(text)
         if not found:
-            return []
+            return Ranking([], in_domain)
         scores: defaultdict[int, float] = defaultdict(float)
         postings = [(weights[term], self._postings.get(term, {})) for term in set(found)]
         postings.sort(key=lambda item: len(item[1]))
@@ -349,7 +367,7 @@ class Index:
             for doc, score in found_in.items():
                 scores[doc] += weight * score
         if not scores:
-            return []
+            return Ranking([], in_domain)
         best = heapq.nlargest(self.weights.shortlist, scores.items(), key=itemgetter(1))
         query_idf = {term: self.idf(term) for term in found}
         unigrams = [t for t in found if "_" not in t]
@@ -368,4 +386,4 @@ class Index:
             overlap = max((2 * sum(map(idf_of, query_terms & phrase)) / (query_mass + mass)
                            for phrase, mass in self._phrase_terms[doc]), default=0.0)
             out.append(Candidate(doc, score, covered / total, similarity, overlap, score / top))
-        return out
+        return Ranking(out, in_domain)

@@ -44,15 +44,21 @@ class Thresholds:
 
     ``margin``: how far the best entry must lead the second to be answered alone; two entries
     that match a question equally well ("phạt": which fine?) are offered side by side.
+    ``low_in_domain``: the "did you mean" bar for a question that names a drug or another term
+    of the domain (a topic's ``domain`` list). Such a question is in scope even when it matches
+    no phrasing well, and offering a few entries then helps more than the fallback; without
+    such a term, a middling match is as likely a question about something else ("trà sữa ngon
+    ở đâu") as a question we can answer.
     """
 
     high: float
     low: float
     margin: float
+    low_in_domain: float
 
 
 # Calibrated on bench/data/faq_eval with ``python -m bench.faq --calibrate``.
-THRESHOLDS = Thresholds(high=0.68, low=0.68, margin=0.04)
+THRESHOLDS = Thresholds(high=0.68, low=0.68, margin=0.04, low_in_domain=0.55)
 
 WEIGHTS = Weights()
 
@@ -86,10 +92,14 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
+    """A menu heading and its entries; ``domain`` lists words that put a question inside it
+    (drug names, "cai nghiện", "tố giác"), whichever entry answers it."""
+
     id: str
     lang: str
     title: str
     entry_ids: tuple[str, ...]
+    domain: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -248,8 +258,12 @@ def _load_topic(path: Path, lang: str) -> tuple[Topic, list[Entry]]:
         raise _fail(path, "title must be a non-empty string")
     if not isinstance(raw_entries, list) or not raw_entries:
         raise _fail(path, "no [[entry]] tables")
+    domain = data.get("domain", [])
+    if not isinstance(domain, list) or not all(isinstance(d, str) and d.strip() for d in domain):
+        raise _fail(path, "domain must be a list of non-empty strings")
     entries = [_parse_entry(path, topic, lang, raw) for raw in raw_entries]
-    return Topic(topic, lang, title.strip(), tuple(e.id for e in entries)), entries
+    return (Topic(topic, lang, title.strip(), tuple(e.id for e in entries),
+                  tuple(d.strip() for d in domain)), entries)
 
 
 def _topic_key(topic: Topic) -> tuple[int, str]:
@@ -281,7 +295,8 @@ class KnowledgeBase:
         self._ids = vi
         self._indexes = {
             lang: Index([Document(e.questions, e.keywords, e.answer)
-                         for e in (self._entries[lang][i] for i in self._ids)], lang, WEIGHTS)
+                         for e in (self._entries[lang][i] for i in self._ids)], lang, WEIGHTS,
+                        [term for topic in self._topics[lang] for term in topic.domain])
             for lang in LANGUAGES}
 
     @classmethod
@@ -341,7 +356,7 @@ class KnowledgeBase:
         detected = detect_language(text)
         out = lang or detected
         safety = safety_risk(text)
-        ranked = self.rank(text, detected)
+        ranked, in_domain = self.rank(text, detected)
         entries = self._entries[out]
         score = ranked[0][1] if ranked else 0.0
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
@@ -349,16 +364,17 @@ class KnowledgeBase:
         if score >= thresholds.high and score - runner_up >= thresholds.margin:
             kind: Kind = "safety" if safety else "answer"
             return Answer(kind, out, best[0], score, tuple(best[1:]), safety)
-        low = score >= thresholds.low
+        low = score >= (thresholds.low_in_domain if in_domain else thresholds.low)
         if safety:
             return Answer("safety", out, None, score, tuple(best) if low else (), True)
         if low:
             return Answer("suggest", out, None, score, tuple(best), False)
         return Answer("fallback", out, None, score, (), False)
 
-    def rank(self, text: str, lang: str) -> list[tuple[int, float]]:
-        """Entry positions with their confidence in 0..1, best first."""
-        candidates = self._indexes[lang].rank(text)
-        scored = [(c.doc, c.confidence(WEIGHTS)) for c in candidates]
+    def rank(self, text: str, lang: str) -> tuple[list[tuple[int, float]], bool]:
+        """Entry positions with their confidence in 0..1, best first, and whether ``text``
+        names a term of the domain."""
+        ranking = self._indexes[lang].rank(text)
+        scored = [(c.doc, c.confidence(WEIGHTS)) for c in ranking.candidates]
         scored.sort(key=lambda item: -item[1])
-        return scored
+        return scored, ranking.in_domain

@@ -16,6 +16,7 @@ from bot.knowledge import (
     Answer,
     KnowledgeBase,
     KnowledgeBaseError,
+    Thresholds,
     detect_language,
     safety_risk,
 )
@@ -113,6 +114,15 @@ def test_empty_directory(tmp_path: Path) -> None:
         KnowledgeBase.load(tmp_path)
 
 
+def test_domain_must_be_a_list_of_strings(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    path = root / "vi" / "substances.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('domain = ["ma túy"]', 'domain = "ma túy"'), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match=r"substances\.toml: domain must be a list"):
+        KnowledgeBase.load(root)
+
+
 # --- answering --------------------------------------------------------------------------------
 
 
@@ -171,6 +181,30 @@ def test_vague_question_gets_distinct_suggestions(real_kb: KnowledgeBase) -> Non
     ids = [e.id for e in answer.suggestions]
     assert 2 <= len(ids) <= 3 and len(set(ids)) == len(ids)
     assert {"law-fine-use", "law-ecig"} <= set(ids) and THRESHOLDS.low <= answer.score
+
+
+# Nothing is answered outright and only a question naming a domain term clears the bar.
+_DOMAIN_ONLY = Thresholds(high=1.01, low=1.01, margin=0.0, low_in_domain=0.0)
+
+
+@pytest.mark.parametrize("text", ["ma túy đá là gì", "ma tuy da la gi", "ma tuý đá là j"])
+def test_a_domain_term_brings_did_you_mean_where_others_get_the_fallback(
+        kb: KnowledgeBase, text: str) -> None:
+    named = kb.answer(text, thresholds=_DOMAIN_ONLY)
+    assert named.kind == "suggest" and named.suggestions[0].id == "substances-meth"
+    # The same entry matched without naming "ma túy": below the bar for other questions.
+    unnamed = kb.answer("hàng đá là cái gì vậy", thresholds=_DOMAIN_ONLY)
+    assert (unnamed.kind, unnamed.suggestions) == ("fallback", ())
+
+
+@pytest.mark.parametrize("text", [
+    "đá bóng ở đâu gần nhà", "kẹo dẻo mua ở đâu ngon", "cai sữa cho bé mấy tháng",
+    "cỏ nhân tạo giá bao nhiêu", "trà sữa ngon ở quận 1", "uống thuốc cảm mấy viên",
+    "bay Hà Nội Đà Nẵng mấy tiếng", "công an xã làm căn cước", "how high is Fansipan",
+    "how to report a lost phone", "where can I buy a vacuum",
+])
+def test_everyday_words_do_not_name_the_domain(real_kb: KnowledgeBase, text: str) -> None:
+    assert real_kb.rank(text, detect_language(text))[1] is False
 
 
 def test_suggestions_never_repeat_the_answer(kb: KnowledgeBase) -> None:
