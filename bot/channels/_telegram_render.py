@@ -1,9 +1,11 @@
-"""How a :class:`bot.messages.Reply` looks on Telegram: escaped HTML, parts under the length
-limit, options as an inline keyboard."""
+"""How a :class:`bot.messages.Reply` looks on Telegram: plain text in parts under the length
+limit, options as an inline keyboard.
+
+Replies carry no formatting, so they go without a parse mode: Telegram shows the text as
+written, with nothing to escape and no entities to parse on either side."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -21,24 +23,14 @@ PAYLOAD_PREFIX = "p:"
 _SEPARATORS = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 
 
-def escape(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def _units(char: str) -> int:
-    """UTF-16 code units ``char`` takes once escaped (what Telegram counts)."""
-    if char in "<>":
-        return 4
-    if char == "&":
-        return 5
-    return 2 if ord(char) > 0xFFFF else 1
-
-
 def _fitting(text: str, limit: int) -> int:
-    """How many leading characters of ``text`` fit ``limit`` once escaped."""
+    """How many leading characters of ``text`` fit ``limit`` UTF-16 code units (what Telegram
+    counts)."""
+    if len(text.encode("utf-16-le", "surrogatepass")) <= 2 * limit:
+        return len(text)  # the usual case, without a step per character
     used = 0
     for index, char in enumerate(text):
-        used += _units(char)
+        used += 2 if ord(char) > 0xFFFF else 1
         if used > limit:
             return index
     return len(text)
