@@ -54,11 +54,10 @@ class Dispatcher:
         try:
             async with self.store.transaction() as conn:
                 pseudonyms = self.services.pseudonyms
-                user = await users.resolve(
+                user, state = await users.resolve_with_state(
                     conn, incoming.channel, pseudonyms.user(incoming.channel, incoming.user_id),
-                    pseudonyms.chat(incoming.channel, incoming.chat_id), now)
+                    pseudonyms.chat(incoming.channel, incoming.chat_id), now, self._open)
                 language = user.language or self.services.settings.default_language
-                state = await conversations.load(conn, user.id, now, self._open)
                 ctx = Context(incoming, user, conn, now, self.services, state, language)
                 with use_language(language):
                     handler = self._route(ctx)
