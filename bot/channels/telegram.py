@@ -311,13 +311,14 @@ class TelegramChannel:
                        error=type(exc).__name__)
 
     async def _handle(self, update: Update) -> None:
-        if self.webhook_url is not None and not await self._first_sight(update.update_id):
-            logs.event(log, "telegram.update_replayed", update_id=update.update_id)
-            return
         event: Event = read(update, self.username, self.max_file_bytes)
         if isinstance(event, Received):
             await self._received(update.update_id, event)
-        elif isinstance(event, NotUnderstood):
+            return
+        if self.webhook_url is not None and not await self._first_sight(update.update_id):
+            logs.event(log, "telegram.update_replayed", update_id=update.update_id)
+            return
+        if isinstance(event, NotUnderstood):
             await self._not_understood(update.update_id, event)
         elif isinstance(event, Membership):
             await self._membership(event)
@@ -325,6 +326,10 @@ class TelegramChannel:
             await self._answer_button(event.callback_id)
 
     async def _first_sight(self, update_id: int) -> bool:
+        """Record a webhook update in a transaction of its own. What goes to the dispatcher is
+        recorded in its transaction instead, one fewer per message: a replay that reaches
+        another replica may then answer a button press or fetch a file again, but never gets
+        handled twice."""
         async with self.dispatcher.store.transaction() as conn:
             return await updates.first_sight(conn, CHANNEL, update_id, self.dispatcher.clock())
 
@@ -337,7 +342,8 @@ class TelegramChannel:
         if event.files:
             attachments = [await self._download(ref) for ref in event.files]
             incoming = replace(incoming, attachments=tuple(attachments))
-        replies = await self.dispatcher.handle(incoming)
+        replies = await self.dispatcher.handle(
+            incoming, update_id=update_id if self.webhook_url is not None else None)
         await self._answer(update_id, incoming.chat_id, replies, edit=event.button_message,
                            thread=event.thread_id)
 

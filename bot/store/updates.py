@@ -9,6 +9,7 @@ platform allows is stored here and the button carries only a reference to it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,14 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.store._upsert import insert_ignore
 from bot.store.schema import button_payloads, seen_updates
 
+# One per backend, built on first use: building a statement and deriving its cache key costs
+# more than running it, and a webhook records every update.
+_records: dict[str, Any] = {}
+
 
 async def first_sight(conn: AsyncConnection, channel: str, update_id: int,
                       now: datetime) -> bool:
     """Record ``update_id``; False when this or another replica recorded it before."""
-    statement = insert_ignore(conn, seen_updates).values(
-        channel=channel, update_id=update_id, seen_at=now,
-    ).on_conflict_do_nothing(index_elements=["channel", "update_id"])
-    result = await conn.execute(statement)
+    statement = _records.get(conn.dialect.name)
+    if statement is None:
+        statement = _records[conn.dialect.name] = insert_ignore(
+            conn, seen_updates).on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    result = await conn.execute(
+        statement, {"channel": channel, "update_id": update_id, "seen_at": now})
     return bool(result.rowcount)
 
 
