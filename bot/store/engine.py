@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,13 +30,10 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         # SQLite has one writer at a time and every transaction here writes (BEGIN IMMEDIATE).
-        # The transactions of this process take turns on one connection under an asyncio lock
-        # instead of queueing on the file lock, whose busy handler sleeps in steps of up to
-        # 100 ms and lets a burst of updates form a convoy. Keeping that connection also spares
-        # each transaction a pool checkout and a close, which SQLAlchemy runs in a task of its
-        # own: a transaction then passes without a turn of the event loop.
-        self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
-        self._held: AsyncConnection | None = None
+        # Connections of this process queue on an asyncio lock instead of the file lock, whose
+        # busy handler sleeps in steps of up to 100 ms and lets a burst of updates form a convoy.
+        self._writer: AbstractAsyncContextManager[object] = (
+            asyncio.Lock() if self.dialect == "sqlite" else nullcontext())
 
     @property
     def dialect(self) -> str:
@@ -65,28 +62,10 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        if self._writer is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._writer:
-            conn = self._held = self._held or await self.engine.connect()
-            try:
-                async with conn.begin():
-                    yield conn
-            except BaseException:
-                # After a failure the connection is replaced rather than trusted: a failed
-                # commit or rollback may leave it in any state.
-                self._held = None
-                await conn.close()
-                raise
+        async with self._writer, self.engine.begin() as conn:
+            yield conn
 
     async def close(self) -> None:
-        if self._writer is not None:
-            async with self._writer:
-                if self._held is not None:
-                    await self._held.close()
-                    self._held = None
         await self.engine.dispose()
 
     async def __aenter__(self) -> Store:
