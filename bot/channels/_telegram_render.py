@@ -6,7 +6,7 @@ written, with nothing to escape and no entities to parse on either side."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -17,6 +17,8 @@ SHORT_LABEL = 14
 """Labels up to this many characters share a keyboard row two by two."""
 PAYLOAD_PREFIX = "p:"
 """Button data kept server side travels as ``p:<id>``."""
+KEYBOARDS_KEPT = 512
+"""Distinct keyboards kept built; the common ones (menus, the buttons under an answer) are few."""
 
 # Where a long text may be cut, best first. Each cut keeps the separator's first character
 # with the part before (the full stop stays with its sentence).
@@ -64,9 +66,11 @@ def needs_reference(data: str) -> bool:
     return len(data.encode()) > MAX_CALLBACK_BYTES or data.startswith(PAYLOAD_PREFIX)
 
 
-def keyboard(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
+@lru_cache(maxsize=KEYBOARDS_KEPT)
+def keyboard(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | None:
     """An inline keyboard from ``(label, callback data)`` pairs: one button a row, two when
-    neighbouring labels are both short."""
+    neighbouring labels are both short. The same few keyboards end most replies, and PTB's
+    objects are immutable, so each is built once and shared."""
     if not buttons:
         return None
     rows: list[list[InlineKeyboardButton]] = []

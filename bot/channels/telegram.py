@@ -489,7 +489,7 @@ class TelegramChannel:
         if stored:
             async with self.dispatcher.store.transaction() as conn:
                 await updates.save_payloads(conn, stored, self.dispatcher.clock())
-        return keyboard(buttons)
+        return keyboard(tuple(buttons))
 
     # --- upkeep -------------------------------------------------------------------------
 

@@ -133,12 +133,12 @@ def test_split_prefers_paragraphs_then_sentences() -> None:
 
 
 def test_keyboard_pairs_short_labels_and_callback_data_limits() -> None:
-    markup = keyboard([("Có", "y"), ("Không", "n"), ("Một nhãn khá dài để đứng riêng", "l"),
-                       ("Hủy", "c")])
+    markup = keyboard((("Có", "y"), ("Không", "n"), ("Một nhãn khá dài để đứng riêng", "l"),
+                       ("Hủy", "c")))
     assert markup is not None
     assert [[button.text for button in row] for row in markup.inline_keyboard] == [
         ["Có", "Không"], ["Một nhãn khá dài để đứng riêng"], ["Hủy"]]
-    assert keyboard([]) is None
+    assert keyboard(()) is None
     assert not needs_reference("x" * MAX_CALLBACK_BYTES)
     assert needs_reference("đ" * 33)  # 66 bytes
     assert needs_reference("p:looks-like-a-reference")
