@@ -14,6 +14,10 @@ answer to the previous one has arrived (closed loop). Latency runs from the upda
 queued at the fake server to the reply being recorded there. The fake's sending limits are
 off and pcmt-bot's budgets raised for both bots alike: with Telegram's limits both would be
 capped at 30 messages a second, which would measure the limits, not the bots.
+
+Each line also shows the CPU time the process spent per update (bot, fake server and driver
+together, the same for both bots): the same comparison as the throughput, less disturbed by
+other work on a shared machine, printed as an extra ratio after the throughput ones.
 """
 
 from __future__ import annotations
@@ -64,11 +68,18 @@ class Figures:
     mode: str
     updates: int
     seconds: float
+    cpu_seconds: float
+    """CPU time of the whole process (bot, fake server, driver) while the run lasted."""
     latencies: tuple[float, ...]
 
     @property
     def per_second(self) -> float:
         return self.updates / self.seconds
+
+    @property
+    def cpu_per_update(self) -> float:
+        """Milliseconds of CPU per update handled."""
+        return self.cpu_seconds / self.updates * 1000
 
     def quantile(self, q: int) -> float:
         """The ``q``-th percentile of the latencies, in milliseconds."""
@@ -121,14 +132,14 @@ async def drive(server: FakeTelegramServer, ends: Callable[[SentRecord], bool],
             await asyncio.wait_for(answered, 60)
             latencies.append(time.perf_counter() - started)
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(person(first_chat + index, index * rounds)
                            for index in range(clients)))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     replies.finished = True
     server.touch()  # wakes the watcher to see that it is finished
     await watcher
-    return Figures(bot, mode, len(latencies), elapsed, tuple(latencies))
+    return Figures(bot, mode, len(latencies), elapsed, cpu, tuple(latencies))
 
 
 def _free_port() -> int:
@@ -233,19 +244,30 @@ def _median(figures: list[Figures], bot: str, mode: str) -> Figures:
     return runs[len(runs) // 2]
 
 
+def _cpu(figures: list[Figures], bot: str, mode: str) -> float:
+    return statistics.median(f.cpu_per_update for f in figures if f.bot == bot and f.mode == mode)
+
+
 def report(figures: list[Figures], clients: int, rounds: int) -> None:
     print(f"{clients} chats x {rounds} questions each, closed loop; median of "
           f"{len(figures) // 4} runs per line")
-    print(f"{'mode':<8} {'bot':<9} {'updates':>7} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'mode':<8} {'bot':<9} {'updates':>7} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'cpu ms/update':>14}")
     for mode in MODES:
         for bot in ("pcmt-bot", "echo"):
             run = _median(figures, bot, mode)
             print(f"{mode:<8} {bot:<9} {run.updates:>7d} {run.per_second:>10.1f} "
-                  f"{run.quantile(50):>8.1f} {run.quantile(99):>8.1f}")
+                  f"{run.quantile(50):>8.1f} {run.quantile(99):>8.1f} "
+                  f"{run.cpu_per_update:>14.2f}")
     for mode in MODES:
         ours, echo = _median(figures, "pcmt-bot", mode), _median(figures, "echo", mode)
         print(f"ratio pcmt-bot/echo ({mode}): throughput {ours.per_second / echo.per_second:.2f}"
               f", p50 latency {ours.quantile(50) / echo.quantile(50):.2f}")
+    # The same comparison in CPU time, which other work on a shared machine disturbs less than
+    # wall-clock rates: echo's CPU per update over pcmt-bot's, medians of their own runs.
+    for mode in MODES:
+        print(f"ratio echo/pcmt-bot CPU per update ({mode}): "
+              f"{_cpu(figures, 'echo', mode) / _cpu(figures, 'pcmt-bot', mode):.2f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from bot.identity import open_at_rest, seal_at_rest
 from bot.messages import MAX_TEXT, ChatKind, Incoming, Reply
 from bot.routing import Context, Handler, Router
 from bot.services import Services
-from bot.store import Store, conversations, users
+from bot.store import Store, conversations, updates, users
 from bot.text import clean_user_text
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,13 @@ class Dispatcher:
     def _open(self, stored: str) -> str:
         return open_at_rest(self.services.keyring, stored)
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming, *, update_id: int | None = None) -> list[Reply]:
+        """The replies to ``incoming``, after its transaction has committed.
+
+        ``update_id`` is the platform's id for a delivery that may come again (a webhook
+        retried, maybe to another replica): it is recorded in the same transaction, and a
+        delivery this or another replica recorded before gets no replies.
+        """
         if incoming.chat_kind is ChatKind.GROUP and not (incoming.command or incoming.choice):
             return []  # in police groups the bot reacts only to commands and its own buttons
         if incoming.text is not None:
@@ -53,12 +59,15 @@ class Dispatcher:
         language = DEFAULT_LANGUAGE
         try:
             async with self.store.transaction() as conn:
+                if update_id is not None and not await updates.first_sight(
+                        conn, incoming.channel, update_id, now):
+                    logs.event(log, "dispatch.replayed", channel=incoming.channel)
+                    return []
                 pseudonyms = self.services.pseudonyms
-                user = await users.resolve(
+                user, state = await users.resolve_with_state(
                     conn, incoming.channel, pseudonyms.user(incoming.channel, incoming.user_id),
-                    pseudonyms.chat(incoming.channel, incoming.chat_id), now)
+                    pseudonyms.chat(incoming.channel, incoming.chat_id), now, self._open)
                 language = user.language or self.services.settings.default_language
-                state = await conversations.load(conn, user.id, now, self._open)
                 ctx = Context(incoming, user, conn, now, self.services, state, language)
                 with use_language(language):
                     handler = self._route(ctx)

@@ -81,6 +81,8 @@ def configure(level: str = "INFO", fmt: str = "kv", *, secrets: Iterable[str] = 
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``name`` with ``fields``; platform ids are dropped unless explicitly allowed."""
+    if not logger.isEnabledFor(level):
+        return  # events are logged on every message: no filtering for a level nobody reads
     if not _sensitive_allowed:
         fields = {key: value for key, value in fields.items() if key not in _SENSITIVE_KEYS}
     logger.log(level, name, extra={"fields": fields})

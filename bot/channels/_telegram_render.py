@@ -1,10 +1,12 @@
-"""How a :class:`bot.messages.Reply` looks on Telegram: escaped HTML, parts under the length
-limit, options as an inline keyboard."""
+"""How a :class:`bot.messages.Reply` looks on Telegram: plain text in parts under the length
+limit, options as an inline keyboard.
+
+Replies carry no formatting, so they go without a parse mode: Telegram shows the text as
+written, with nothing to escape and no entities to parse on either side."""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Sequence
+from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -15,30 +17,22 @@ SHORT_LABEL = 14
 """Labels up to this many characters share a keyboard row two by two."""
 PAYLOAD_PREFIX = "p:"
 """Button data kept server side travels as ``p:<id>``."""
+KEYBOARDS_KEPT = 512
+"""Distinct keyboards kept built; the common ones (menus, the buttons under an answer) are few."""
 
 # Where a long text may be cut, best first. Each cut keeps the separator's first character
 # with the part before (the full stop stays with its sentence).
 _SEPARATORS = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 
 
-def escape(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def _units(char: str) -> int:
-    """UTF-16 code units ``char`` takes once escaped (what Telegram counts)."""
-    if char in "<>":
-        return 4
-    if char == "&":
-        return 5
-    return 2 if ord(char) > 0xFFFF else 1
-
-
 def _fitting(text: str, limit: int) -> int:
-    """How many leading characters of ``text`` fit ``limit`` once escaped."""
+    """How many leading characters of ``text`` fit ``limit`` UTF-16 code units (what Telegram
+    counts)."""
+    if len(text.encode("utf-16-le", "surrogatepass")) <= 2 * limit:
+        return len(text)  # the usual case, without a step per character
     used = 0
     for index, char in enumerate(text):
-        used += _units(char)
+        used += 2 if ord(char) > 0xFFFF else 1
         if used > limit:
             return index
     return len(text)
@@ -72,9 +66,11 @@ def needs_reference(data: str) -> bool:
     return len(data.encode()) > MAX_CALLBACK_BYTES or data.startswith(PAYLOAD_PREFIX)
 
 
-def keyboard(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup | None:
+@lru_cache(maxsize=KEYBOARDS_KEPT)
+def keyboard(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | None:
     """An inline keyboard from ``(label, callback data)`` pairs: one button a row, two when
-    neighbouring labels are both short."""
+    neighbouring labels are both short. The same few keyboards end most replies, and PTB's
+    objects are immutable, so each is built once and shared."""
     if not buttons:
         return None
     rows: list[list[InlineKeyboardButton]] = []

@@ -28,7 +28,6 @@ from typing import Any
 
 from aiohttp import web
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
@@ -36,13 +35,7 @@ from telegram.request import HTTPXRequest
 from bot import logs
 from bot.channels._telegram_bot import TelegramRateLimiter, TolerantBot, parse_update
 from bot.channels._telegram_errors import delivery_error
-from bot.channels._telegram_render import (
-    PAYLOAD_PREFIX,
-    escape,
-    keyboard,
-    needs_reference,
-    split_text,
-)
+from bot.channels._telegram_render import PAYLOAD_PREFIX, keyboard, needs_reference, split_text
 from bot.channels._telegram_updates import (
     CHANNEL,
     Event,
@@ -318,13 +311,14 @@ class TelegramChannel:
                        error=type(exc).__name__)
 
     async def _handle(self, update: Update) -> None:
-        if self.webhook_url is not None and not await self._first_sight(update.update_id):
-            logs.event(log, "telegram.update_replayed", update_id=update.update_id)
-            return
         event: Event = read(update, self.username, self.max_file_bytes)
         if isinstance(event, Received):
             await self._received(update.update_id, event)
-        elif isinstance(event, NotUnderstood):
+            return
+        if self.webhook_url is not None and not await self._first_sight(update.update_id):
+            logs.event(log, "telegram.update_replayed", update_id=update.update_id)
+            return
+        if isinstance(event, NotUnderstood):
             await self._not_understood(update.update_id, event)
         elif isinstance(event, Membership):
             await self._membership(event)
@@ -332,6 +326,10 @@ class TelegramChannel:
             await self._answer_button(event.callback_id)
 
     async def _first_sight(self, update_id: int) -> bool:
+        """Record a webhook update in a transaction of its own. What goes to the dispatcher is
+        recorded in its transaction instead, one fewer per message: a replay that reaches
+        another replica may then answer a button press or fetch a file again, but never gets
+        handled twice."""
         async with self.dispatcher.store.transaction() as conn:
             return await updates.first_sight(conn, CHANNEL, update_id, self.dispatcher.clock())
 
@@ -344,7 +342,8 @@ class TelegramChannel:
         if event.files:
             attachments = [await self._download(ref) for ref in event.files]
             incoming = replace(incoming, attachments=tuple(attachments))
-        replies = await self.dispatcher.handle(incoming)
+        replies = await self.dispatcher.handle(
+            incoming, update_id=update_id if self.webhook_url is not None else None)
         await self._answer(update_id, incoming.chat_id, replies, edit=event.button_message,
                            thread=event.thread_id)
 
@@ -451,8 +450,7 @@ class TelegramChannel:
         with _translated():
             for number, part in enumerate(parts, start=1):
                 await bot.send_message(
-                    chat_id, escape(part), parse_mode=ParseMode.HTML,
-                    reply_markup=markup if number == last else None,
+                    chat_id, part, reply_markup=markup if number == last else None,
                     link_preview_options=_NO_PREVIEW, message_thread_id=thread)
             for number, photo in enumerate(reply.photos, start=len(parts) + 1):
                 await bot.send_photo(chat_id, photo, message_thread_id=thread,
@@ -466,8 +464,8 @@ class TelegramChannel:
             return
         try:
             await self.application.bot.edit_message_text(
-                escape(parts[0]), chat_id=chat_id, message_id=message_id,
-                parse_mode=ParseMode.HTML, reply_markup=await self._keyboard(reply),
+                parts[0], chat_id=chat_id, message_id=message_id,
+                reply_markup=await self._keyboard(reply),
                 link_preview_options=_NO_PREVIEW)
         except BadRequest as exc:
             if not any(marker in exc.message.lower() for marker in _EDIT_REFUSED):
@@ -491,7 +489,7 @@ class TelegramChannel:
         if stored:
             async with self.dispatcher.store.transaction() as conn:
                 await updates.save_payloads(conn, stored, self.dispatcher.clock())
-        return keyboard(buttons)
+        return keyboard(tuple(buttons))
 
     # --- upkeep -------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.schema import conversations
@@ -33,13 +33,11 @@ def _same(text: str) -> str:
     return text
 
 
-async def load(conn: AsyncConnection, user_id: int, now: datetime,
-               decode: Transform = _same) -> Conversation | None:
-    """The live state of ``user_id``; ``decode`` reverses the ``encode`` given to :func:`save`."""
-    row = (await conn.execute(
-        select(conversations).where(conversations.c.user_id == user_id)
-    )).first()
-    if row is None or row.expires_at <= now:
+def live(row: Any, now: datetime, decode: Transform) -> Conversation | None:
+    """The state in ``row`` (``flow``, ``step``, ``data`` and ``expires_at`` of this table,
+    outer-joined to the user's row), or None when there is none or it has expired; ``decode``
+    reverses the ``encode`` given to :func:`save`."""
+    if row is None or row.flow is None or row.expires_at <= now:
         return None
     return Conversation(row.flow, row.step, json.loads(decode(row.data)))
 

@@ -10,20 +10,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store._upsert import insert_ignore
 from bot.store.schema import button_payloads, seen_updates
+from bot.store.types import UTCDateTime
+
+# SQLAlchemy compiles its INSERT ... ON CONFLICT constructs again on every run (they take no
+# part in its statement cache), and a webhook records every update: this statement reads the
+# same on SQLite and PostgreSQL and is compiled once.
+_RECORD = text(
+    "INSERT INTO seen_updates (channel, update_id, seen_at)"
+    " VALUES (:channel, :update_id, :seen_at)"
+    " ON CONFLICT (channel, update_id) DO NOTHING"
+).bindparams(bindparam("seen_at", type_=UTCDateTime))
 
 
 async def first_sight(conn: AsyncConnection, channel: str, update_id: int,
                       now: datetime) -> bool:
     """Record ``update_id``; False when this or another replica recorded it before."""
-    statement = insert_ignore(conn, seen_updates).values(
-        channel=channel, update_id=update_id, seen_at=now,
-    ).on_conflict_do_nothing(index_elements=["channel", "update_id"])
-    result = await conn.execute(statement)
+    result = await conn.execute(
+        _RECORD, {"channel": channel, "update_id": update_id, "seen_at": now})
     return bool(result.rowcount)
 
 

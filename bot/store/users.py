@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.schema import identities, users
+from bot.store.conversations import Conversation, Transform, live
+from bot.store.schema import conversations, identities, users
 
 ROLES = ("citizen", "managed", "officer", "supervisor")
 
@@ -28,23 +30,47 @@ def _user(row: object) -> User:
     return User(*(getattr(row, name) for name in User.__slots__))
 
 
+# Built once: building a statement and deriving its cache key costs more than running it.
+# The row is locked on PostgreSQL so that two replicas handling the same person's messages take
+# turns, which keeps their conversation state consistent.
+_BY_IDENTITY = (
+    select(users, identities.c.chat_key)
+    .join(identities, identities.c.user_id == users.c.id)
+    .where(identities.c.channel == bindparam("channel"),
+           identities.c.external_key == bindparam("user_key"))
+    .with_for_update(of=users)
+)
+_WITH_STATE = (
+    _BY_IDENTITY
+    .add_columns(conversations.c.flow, conversations.c.step, conversations.c.data,
+                 conversations.c.expires_at)
+    .outerjoin(conversations, conversations.c.user_id == users.c.id)
+)
+
+
 async def resolve(conn: AsyncConnection, channel: str, user_key: str, chat_key: str,
                   now: datetime) -> User:
     """The user behind a channel identity, created on first contact.
 
     ``user_key`` and ``chat_key`` are keyed hashes of the platform ids (see
     :mod:`bot.identity`): the database never holds a raw platform id for a citizen.
-
-    The row is locked on PostgreSQL so that two replicas handling the same person's messages
-    take turns, which keeps their conversation state consistent.
     """
-    query = (
-        select(users, identities.c.chat_key)
-        .join(identities, identities.c.user_id == users.c.id)
-        .where(identities.c.channel == channel, identities.c.external_key == user_key)
-        .with_for_update(of=users)
-    )
-    row = (await conn.execute(query)).first()
+    user, _ = await _resolve(conn, _BY_IDENTITY, channel, user_key, chat_key, now)
+    return user
+
+
+async def resolve_with_state(conn: AsyncConnection, channel: str, user_key: str, chat_key: str,
+                             now: datetime, decode: Transform,
+                             ) -> tuple[User, Conversation | None]:
+    """:func:`resolve` and the user's live conversation state in one statement; ``decode``
+    reverses the ``encode`` given to :func:`bot.store.conversations.save`."""
+    user, row = await _resolve(conn, _WITH_STATE, channel, user_key, chat_key, now)
+    return user, live(row, now, decode)
+
+
+async def _resolve(conn: AsyncConnection, query: Select[Any], channel: str, user_key: str,
+                   chat_key: str, now: datetime) -> tuple[User, Row[Any] | None]:
+    row = (await conn.execute(query, {"channel": channel, "user_key": user_key})).first()
     if row is not None:
         user = _user(row)
         if user.unreachable:
@@ -53,7 +79,7 @@ async def resolve(conn: AsyncConnection, channel: str, user_key: str, chat_key: 
                         False)
         if row.chat_key != chat_key:
             await _remember_chat(conn, channel, user_key, chat_key)
-        return user
+        return user, row
     try:
         async with conn.begin_nested():
             user_id = (await conn.execute(
@@ -66,8 +92,8 @@ async def resolve(conn: AsyncConnection, channel: str, user_key: str, chat_key: 
             ))
     except IntegrityError:
         # Another replica created this identity a moment ago.
-        return await resolve(conn, channel, user_key, chat_key, now)
-    return User(user_id, "citizen", None, None, None, False)
+        return await _resolve(conn, query, channel, user_key, chat_key, now)
+    return User(user_id, "citizen", None, None, None, False), None
 
 
 async def _remember_chat(conn: AsyncConnection, channel: str, user_key: str,

@@ -136,3 +136,12 @@ async def test_oversized_text_is_cut_before_handlers_see_it(store: Store, settin
 
     await _dispatcher(store, settings, clock, [router]).handle(said("j", "x\x00" * 10_000))
     assert seen == [4000]
+
+
+async def test_a_delivery_recorded_by_another_replica_gets_no_replies(
+        store_factory: StoreFactory, settings: Settings, clock: FakeClock) -> None:
+    first = _dispatcher(await store_factory.open(), settings, clock)
+    second = _dispatcher(await store_factory.open(), settings, clock)
+    assert await first.handle(said("r", "/lang en"), update_id=41)
+    assert await second.handle(said("r", "/lang vi"), update_id=41) == []
+    assert (await second.handle(said("r", "/start"), update_id=42))[0].text.startswith("Hello")

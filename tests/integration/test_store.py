@@ -63,12 +63,16 @@ async def test_conversation_state_round_trip_and_expiry(store: Store, clock: Fak
         user = await users.resolve(conn, "console", "u2", "u2", clock())
         await conversations.save(conn, user.id, Conversation("report", "where", {"kind": "dealing",
                                  "note": "Hẻm 5"}), clock(), ttl)
-    async with store.transaction() as conn:
-        state = await conversations.load(conn, user.id, clock())
-    assert state == Conversation("report", "where", {"kind": "dealing", "note": "Hẻm 5"})
+
+    async def state() -> Conversation | None:
+        async with store.transaction() as conn:
+            return (await users.resolve_with_state(conn, "console", "u2", "u2", clock(),
+                                                   lambda text: text))[1]
+
+    assert await state() == Conversation("report", "where", {"kind": "dealing",
+                                                             "note": "Hẻm 5"})
     clock.advance(minutes=31)
-    async with store.transaction() as conn:
-        assert await conversations.load(conn, user.id, clock()) is None
+    assert await state() is None
 
 
 async def test_sqlite_waits_for_another_process_holding_the_write_lock(
