@@ -284,8 +284,17 @@ class Index:
         # A term in more documents than this only adds to documents that rarer terms found:
         # it hardly moves the ranking and would otherwise cost a pass over most of the index.
         self._common = max(64, self._n // 8)
-        self._phrase_terms = [[(set(ts), sum(idf[t] for t in set(ts))) for ts in doc_terms]
-                              for doc_terms in phrase_terms]
+        # Per document, which of its phrasings hold each term, and each phrasing's idf mass: the
+        # overlap with a question then costs a lookup per question term, not a set per phrasing.
+        self._phrase_mass = [[sum(idf[t] for t in set(ts)) for ts in doc_terms]
+                             for doc_terms in phrase_terms]
+        self._phrases_with: list[dict[str, list[int]]] = []
+        for doc_terms in phrase_terms:
+            holders: defaultdict[str, list[int]] = defaultdict(list)
+            for number, phrase in enumerate(doc_terms):
+                for term in set(phrase):
+                    holders[term].append(number)
+            self._phrases_with.append(dict(holders))
         self._by_length: defaultdict[int, list[str]] = defaultdict(list)
         unigrams = sorted((t for t in frequency if "_" not in t), key=lambda t: -frequency[t])
         for term in unigrams:
@@ -351,6 +360,18 @@ class Index:
                    for span in range(1, self._domain_span + 1)
                    for start in range(len(sequence) - span + 1))
 
+    def _overlap(self, doc: int, query_idf: dict[str, float], query_mass: float) -> float:
+        """The best weighted Dice overlap of the question's terms with one of ``doc``'s
+        phrasings."""
+        shared: defaultdict[int, float] = defaultdict(float)
+        phrases_with = self._phrases_with[doc]
+        for term, idf in query_idf.items():
+            for phrase in phrases_with.get(term, ()):
+                shared[phrase] += idf
+        mass = self._phrase_mass[doc]
+        return max((2 * idf / (query_mass + mass[phrase]) for phrase, idf in shared.items()),
+                   default=0.0)
+
     def rank(self, text: str) -> Ranking:
         """Documents sharing a term with ``text``, best first, with the evidence for each."""
         found, weights, in_domain = self.analyse(text)
@@ -373,9 +394,7 @@ class Index:
         unigrams = [t for t in found if "_" not in t]
         total = sum(query_idf[t] * weights[t] for t in unigrams) or 1.0
         query = " ".join(unigrams)
-        query_terms = query_idf.keys()
         query_mass = sum(query_idf.values())
-        idf_of = query_idf.__getitem__
         top = best[0][1]
         out: list[Candidate] = []
         for doc, score in best:
@@ -383,7 +402,6 @@ class Index:
             covered = sum(query_idf[t] * weights[t] * strength.get(t, 0.0) for t in unigrams)
             closest = process.extractOne(query, self._phrasings[doc], scorer=fuzz.token_set_ratio)
             similarity = closest[1] / 100 if closest else 0.0
-            overlap = max((2 * sum(map(idf_of, query_terms & phrase)) / (query_mass + mass)
-                           for phrase, mass in self._phrase_terms[doc]), default=0.0)
+            overlap = self._overlap(doc, query_idf, query_mass)
             out.append(Candidate(doc, score, covered / total, similarity, overlap, score / top))
         return Ranking(out, in_domain)

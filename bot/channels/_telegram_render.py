@@ -1,11 +1,9 @@
-"""How a :class:`bot.messages.Reply` looks on Telegram: plain text in parts under the length
-limit, options as an inline keyboard.
-
-Replies carry no formatting, so they go without a parse mode: Telegram shows the text as
-written, with nothing to escape and no entities to parse on either side."""
+"""How a :class:`bot.messages.Reply` looks on Telegram: escaped HTML, parts under the length
+limit, options as an inline keyboard."""
 
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -25,14 +23,26 @@ KEYBOARDS_KEPT = 512
 _SEPARATORS = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
 
 
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _units(char: str) -> int:
+    """UTF-16 code units ``char`` takes once escaped (what Telegram counts)."""
+    if char in "<>":
+        return 4
+    if char == "&":
+        return 5
+    return 2 if ord(char) > 0xFFFF else 1
+
+
 def _fitting(text: str, limit: int) -> int:
-    """How many leading characters of ``text`` fit ``limit`` UTF-16 code units (what Telegram
-    counts)."""
-    if len(text.encode("utf-16-le", "surrogatepass")) <= 2 * limit:
+    """How many leading characters of ``text`` fit ``limit`` once escaped."""
+    if len(escape(text).encode("utf-16-le", "surrogatepass")) <= 2 * limit:
         return len(text)  # the usual case, without a step per character
     used = 0
     for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
+        used += _units(char)
         if used > limit:
             return index
     return len(text)

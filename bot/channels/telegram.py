@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
@@ -35,7 +36,13 @@ from telegram.request import HTTPXRequest
 from bot import logs
 from bot.channels._telegram_bot import TelegramRateLimiter, TolerantBot, parse_update
 from bot.channels._telegram_errors import delivery_error
-from bot.channels._telegram_render import PAYLOAD_PREFIX, keyboard, needs_reference, split_text
+from bot.channels._telegram_render import (
+    PAYLOAD_PREFIX,
+    escape,
+    keyboard,
+    needs_reference,
+    split_text,
+)
 from bot.channels._telegram_updates import (
     CHANNEL,
     Event,
@@ -450,7 +457,8 @@ class TelegramChannel:
         with _translated():
             for number, part in enumerate(parts, start=1):
                 await bot.send_message(
-                    chat_id, part, reply_markup=markup if number == last else None,
+                    chat_id, escape(part), parse_mode=ParseMode.HTML,
+                    reply_markup=markup if number == last else None,
                     link_preview_options=_NO_PREVIEW, message_thread_id=thread)
             for number, photo in enumerate(reply.photos, start=len(parts) + 1):
                 await bot.send_photo(chat_id, photo, message_thread_id=thread,
@@ -464,8 +472,8 @@ class TelegramChannel:
             return
         try:
             await self.application.bot.edit_message_text(
-                parts[0], chat_id=chat_id, message_id=message_id,
-                reply_markup=await self._keyboard(reply),
+                escape(parts[0]), chat_id=chat_id, message_id=message_id,
+                parse_mode=ParseMode.HTML, reply_markup=await self._keyboard(reply),
                 link_preview_options=_NO_PREVIEW)
         except BadRequest as exc:
             if not any(marker in exc.message.lower() for marker in _EDIT_REFUSED):

@@ -181,13 +181,21 @@ class _StoredFile:
                 "file_size": len(self.data)}
 
 
+_PLAIN = re.compile(r"[^<>&]+")
+
+
 def parse_html(text: str) -> str:
     """The visible text of Telegram HTML, or the ``can't parse entities`` error Telegram gives."""
     visible: list[str] = []
     open_tags: list[str] = []
     pos = 0
     while pos < len(text):
-        offset = len(text[:pos].encode())
+        plain = _PLAIN.match(text, pos)
+        if plain is not None:  # a run of plain text at once: the check stays linear
+            visible.append(plain.group())
+            pos = plain.end()
+            continue
+        offset = len(text[:pos].encode())  # only reached at markup, where errors point
         char = text[pos]
         if char == "<":
             tag = _TAG.match(text, pos)
@@ -217,11 +225,8 @@ def parse_html(text: str) -> str:
                            f"at byte offset {offset}")
             visible.append(html.unescape(entity.group()))
             pos = entity.end()
-        elif char == ">":
-            raise _bad(f"can't parse entities: Unexpected \">\" at byte offset {offset}")
         else:
-            visible.append(char)
-            pos += 1
+            raise _bad(f"can't parse entities: Unexpected \">\" at byte offset {offset}")
     if open_tags:
         raise _bad(f"can't parse entities: Can't find end tag corresponding to start tag "
                    f"\"{open_tags[-1]}\"")

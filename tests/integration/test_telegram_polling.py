@@ -37,7 +37,7 @@ async def test_start_in_vietnamese_with_an_inline_keyboard(tmp_path: Path,
         bot.server.send_text(501, "/start")
         [greeting] = await bot.server.wait_for_messages(501, 1)
         assert greeting.text is not None and greeting.text.startswith("Xin chào")
-        assert greeting.parse_mode is None  # plain text: nothing to escape or parse
+        assert greeting.parse_mode == "HTML"
         assert greeting.reply_markup is not None
         data = [button["callback_data"] for row in greeting.reply_markup["inline_keyboard"]
                 for button in row]
