@@ -7,7 +7,11 @@ python-telegram-bot's real HTTP stack, in the same process and the same run:
 - **pcmt-bot**: the Telegram channel with the dispatcher, the FAQ handler (the workload is
   the held-out FAQ questions of ``bench/data/faq_eval``, typed as free text) and a SQLite store;
 - **echo**: a bare PTB ``Application`` with one ``MessageHandler`` that echoes the text, with
-  the same number of updates in flight, as the ceiling of PTB plus the fake server.
+  the same number of updates in flight, as the ceiling of PTB plus the fake server;
+- **same-reply echo**, a second line to read beside the first: the same bare bot, but it sends
+  the very reply pcmt-bot sends (escaped HTML with its inline keyboard), looked up from a table
+  made before timing. pcmt-bot against it isolates what the store, the dispatcher and the
+  retrieval cost from what PTB and the fake server spend on a longer reply with buttons.
 
 Each of ``--clients`` people has a chat of their own and asks the next question when the
 answer to the previous one has arrived (closed loop). Latency runs from the update being
@@ -39,19 +43,23 @@ if __package__ in (None, ""):  # run as ``python bench/telegram.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web
-from telegram import Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bench.faq import load_queries
 from bot import logs
+from bot.channels._telegram_render import escape, keyboard
 from bot.channels.ratelimit import Limit
 from bot.channels.telegram import Budgets, TelegramChannel
 from bot.dispatch import Dispatcher
+from bot.knowledge import KnowledgeBase
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store
 from bot.web import WebServer
 from handlers import routers
+from handlers.faq import render
 from tests.fakes.telegram_api import FakeTelegramServer, SentRecord
 
 TOKEN = "123456:BENCH-token"  # noqa: S105 - the fake server's token
@@ -60,6 +68,8 @@ FIRST_CHAT = 10_000_000
 UNLIMITED = Budgets(overall=Limit(10**9, 1.0), per_chat=Limit(10**9, 1.0),
                     per_group=Limit(10**9, 1.0))
 MODES = ("polling", "webhook")
+BOTS = ("pcmt-bot", "echo", "same-reply echo")
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +183,32 @@ async def pcmt_bot(server: FakeTelegramServer, mode: str, clients: int,
         yield
 
 
+Prepared = dict[str, tuple[str, InlineKeyboardMarkup | None]]
+
+
+def prepared_replies(questions: Sequence[str]) -> Prepared:
+    """What pcmt-bot answers to each question, rendered as its Telegram channel sends it."""
+    kb = KnowledgeBase.load()
+    table: Prepared = {}
+    for question in questions:
+        reply = render(kb.answer(question))
+        table[question] = (escape(reply.text),
+                           keyboard(tuple((o.label, o.data) for o in reply.options)))
+    return table
+
+
 @asynccontextmanager
-async def echo_bot(server: FakeTelegramServer, mode: str,
-                   clients: int) -> AsyncIterator[None]:
+async def echo_bot(server: FakeTelegramServer, mode: str, clients: int,
+                   prepared: Prepared | None = None) -> AsyncIterator[None]:
     async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.message is not None and update.message.text is not None:
+        if update.message is None or update.message.text is None:
+            return
+        if prepared is None:
             await update.message.reply_text(update.message.text)
+            return
+        text, markup = prepared[update.message.text]
+        await update.message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                        link_preview_options=_NO_PREVIEW)
 
     builder = (Application.builder().token(TOKEN).base_url(server.base_url)
                .base_file_url(server.base_file_url).concurrent_updates(clients)
@@ -219,6 +249,7 @@ def _ends_pcmt(record: SentRecord) -> bool:
 
 async def measure(clients: int, rounds: int, repeats: int) -> list[Figures]:
     questions = [query.text for query in load_queries()]
+    prepared = prepared_replies(questions)
     figures: list[Figures] = []
     chat = FIRST_CHAT
     async with FakeTelegramServer(TOKEN, USERNAME, rate_limits=None) as server:
@@ -233,8 +264,12 @@ async def measure(clients: int, rounds: int, repeats: int) -> list[Figures]:
                     echo = await drive(server, lambda _record: True, questions, clients, rounds,
                                        chat, "echo", mode)
                 chat += clients
+                async with echo_bot(server, mode, clients, prepared):
+                    same = await drive(server, _ends_pcmt, questions, clients, rounds, chat,
+                                       "same-reply echo", mode)
+                chat += clients
                 if repeat:
-                    figures.extend([ours, echo])
+                    figures.extend([ours, echo, same])
     return figures
 
 
@@ -250,24 +285,27 @@ def _cpu(figures: list[Figures], bot: str, mode: str) -> float:
 
 def report(figures: list[Figures], clients: int, rounds: int) -> None:
     print(f"{clients} chats x {rounds} questions each, closed loop; median of "
-          f"{len(figures) // 4} runs per line")
-    print(f"{'mode':<8} {'bot':<9} {'updates':>7} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{len(figures) // (len(MODES) * len(BOTS))} runs per line")
+    print(f"{'mode':<8} {'bot':<15} {'updates':>7} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'cpu ms/update':>14}")
     for mode in MODES:
-        for bot in ("pcmt-bot", "echo"):
+        for bot in BOTS:
             run = _median(figures, bot, mode)
-            print(f"{mode:<8} {bot:<9} {run.updates:>7d} {run.per_second:>10.1f} "
+            print(f"{mode:<8} {bot:<15} {run.updates:>7d} {run.per_second:>10.1f} "
                   f"{run.quantile(50):>8.1f} {run.quantile(99):>8.1f} "
                   f"{run.cpu_per_update:>14.2f}")
-    for mode in MODES:
-        ours, echo = _median(figures, "pcmt-bot", mode), _median(figures, "echo", mode)
-        print(f"ratio pcmt-bot/echo ({mode}): throughput {ours.per_second / echo.per_second:.2f}"
-              f", p50 latency {ours.quantile(50) / echo.quantile(50):.2f}")
-    # The same comparison in CPU time, which other work on a shared machine disturbs less than
-    # wall-clock rates: echo's CPU per update over pcmt-bot's, medians of their own runs.
-    for mode in MODES:
-        print(f"ratio echo/pcmt-bot CPU per update ({mode}): "
-              f"{_cpu(figures, 'echo', mode) / _cpu(figures, 'pcmt-bot', mode):.2f}")
+    for baseline in BOTS[1:]:
+        for mode in MODES:
+            ours, other = _median(figures, "pcmt-bot", mode), _median(figures, baseline, mode)
+            print(f"ratio pcmt-bot/{baseline} ({mode}): throughput "
+                  f"{ours.per_second / other.per_second:.2f}, p50 latency "
+                  f"{ours.quantile(50) / other.quantile(50):.2f}")
+    # The same comparisons in CPU time, which other work on a shared machine disturbs less than
+    # wall-clock rates: the baseline's CPU per update over pcmt-bot's, medians of their own runs.
+    for baseline in BOTS[1:]:
+        for mode in MODES:
+            print(f"ratio {baseline}/pcmt-bot CPU per update ({mode}): "
+                  f"{_cpu(figures, baseline, mode) / _cpu(figures, 'pcmt-bot', mode):.2f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -187,7 +187,7 @@ class Weights:
     b_answer: float = 0.75
     answer_credit: float = 0.5
     corrected_credit: float = 0.7
-    shortlist: int = 8
+    shortlist: int = 5
     # The confidence is a weighted mean of the evidence in :class:`Candidate`.
     by_coverage: float = 0.3
     by_fuzzy: float = 0.4
