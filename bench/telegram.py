@@ -16,11 +16,11 @@ python-telegram-bot's real HTTP stack, in the same process and the same run:
 Each of ``--clients`` people has a chat of their own and asks the next question when the
 answer to the previous one has arrived (closed loop). Latency runs from the update being
 queued at the fake server to the reply being recorded there. The fake's sending limits are
-off and pcmt-bot's budgets raised for both bots alike: with Telegram's limits both would be
+off and pcmt-bot's budgets raised, for every bot alike: with Telegram's limits all would be
 capped at 30 messages a second, which would measure the limits, not the bots.
 
 Each line also shows the CPU time the process spent per update (bot, fake server and driver
-together, the same for both bots): the same comparison as the throughput, less disturbed by
+together, counted alike for every bot): the same comparison as the throughput, less disturbed by
 other work on a shared machine, printed as an extra ratio after the throughput ones.
 """
 
@@ -43,7 +43,7 @@ if __package__ in (None, ""):  # run as ``python bench/telegram.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
@@ -51,7 +51,7 @@ from bench.faq import load_queries
 from bot import logs
 from bot.channels._telegram_render import escape, keyboard
 from bot.channels.ratelimit import Limit
-from bot.channels.telegram import Budgets, TelegramChannel
+from bot.channels.telegram import _NO_PREVIEW, Budgets, TelegramChannel
 from bot.dispatch import Dispatcher
 from bot.knowledge import KnowledgeBase
 from bot.services import Services
@@ -69,7 +69,6 @@ UNLIMITED = Budgets(overall=Limit(10**9, 1.0), per_chat=Limit(10**9, 1.0),
                     per_group=Limit(10**9, 1.0))
 MODES = ("polling", "webhook")
 BOTS = ("pcmt-bot", "echo", "same-reply echo")
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,8 +206,10 @@ def _fail(path: Path, problem: str, entry: str | None = None) -> KnowledgeBaseEr
     return KnowledgeBaseError(f"{where}: {problem}")
 
 
-def _strings(path: Path, entry_id: str, raw: dict[str, Any], key: str,
+def _strings(path: Path, entry_id: str | None, raw: dict[str, Any], key: str,
              required: bool) -> tuple[str, ...]:
+    """``raw[key]`` as stripped strings; ``entry_id`` names the entry in errors (None: the
+    topic file itself)."""
     value = raw.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise _fail(path, f"{key} must be a list of non-empty strings", entry_id)
@@ -258,12 +260,9 @@ def _load_topic(path: Path, lang: str) -> tuple[Topic, list[Entry]]:
         raise _fail(path, "title must be a non-empty string")
     if not isinstance(raw_entries, list) or not raw_entries:
         raise _fail(path, "no [[entry]] tables")
-    domain = data.get("domain", [])
-    if not isinstance(domain, list) or not all(isinstance(d, str) and d.strip() for d in domain):
-        raise _fail(path, "domain must be a list of non-empty strings")
+    domain = _strings(path, None, data, "domain", required=False)
     entries = [_parse_entry(path, topic, lang, raw) for raw in raw_entries]
-    return (Topic(topic, lang, title.strip(), tuple(e.id for e in entries),
-                  tuple(d.strip() for d in domain)), entries)
+    return Topic(topic, lang, title.strip(), tuple(e.id for e in entries), domain), entries
 
 
 def _topic_key(topic: Topic) -> tuple[int, str]:
