@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot._retrieval import words
 from bot.knowledge import (
     THRESHOLDS,
     Answer,
@@ -181,6 +182,14 @@ def test_vague_question_gets_distinct_suggestions(real_kb: KnowledgeBase) -> Non
     ids = [e.id for e in answer.suggestions]
     assert 2 <= len(ids) <= 3 and len(set(ids)) == len(ids)
     assert {"law-fine-use", "law-ecig"} <= set(ids) and THRESHOLDS.low <= answer.score
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("only", ["only"]), ("early", ["ear"]), ("overdosed", ["overdos"]), ("weed", ["weed"]),
+])
+def test_english_stems_keep_short_roots(text: str, expected: list[str]) -> None:
+    # "only" must not become "on", which is a different word (and a stopword's spelling)
+    assert words(text, "en") == expected
 
 
 # Nothing is answered outright and only a question naming a domain term clears the bar.
