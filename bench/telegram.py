@@ -172,7 +172,7 @@ async def pcmt_bot(server: FakeTelegramServer, mode: str, clients: int,
         stack.push_async_callback(store.close)
         dispatcher = Dispatcher(store, Services(settings), routers())
         dispatcher.services.knowledge  # noqa: B018 - loaded before timing, as at start-up
-        channel = TelegramChannel(dispatcher, budgets=UNLIMITED)
+        channel = TelegramChannel(dispatcher, limiter=UNLIMITED.limiter())
         if mode == "webhook":
             server_web = WebServer(store, "127.0.0.1", port)
             channel.install_routes(server_web)

@@ -18,8 +18,9 @@ import hmac
 import json
 import logging
 import secrets
+import time
 from collections import OrderedDict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
@@ -100,6 +101,12 @@ class Budgets:
     per_chat: Limit = _PER_CHAT
     per_group: Limit = _PER_GROUP
 
+    def limiter(self, clock: Callable[[], float] = time.monotonic,
+                sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> RateLimiter:
+        """A rate limiter keeping these budgets, counted on ``clock``."""
+        return RateLimiter(overall=self.overall, per_chat=self.per_chat,
+                           per_group=self.per_group, clock=clock, sleep=sleep)
+
 
 class _RecentIds:
     """A bounded set of the latest update ids, oldest forgotten first."""
@@ -139,7 +146,7 @@ class TelegramChannel:
 
     name = CHANNEL
 
-    def __init__(self, dispatcher: Dispatcher, *, budgets: Budgets | None = None) -> None:
+    def __init__(self, dispatcher: Dispatcher, *, limiter: RateLimiter | None = None) -> None:
         self.dispatcher = dispatcher
         self.services = dispatcher.services
         settings = self.services.settings
@@ -153,9 +160,7 @@ class TelegramChannel:
                             if settings.public_url is not None else None)
         self._secret = webhook_secret(token)
         self.max_file_bytes = settings.telegram_max_file_bytes
-        budgets = budgets or Budgets()
-        self.limiter = RateLimiter(overall=budgets.overall, per_chat=budgets.per_chat,
-                                   per_group=budgets.per_group)
+        self.limiter = limiter or Budgets().limiter()
         self.application = self._build(token, settings.telegram_base_url,
                                        settings.telegram_base_file_url,
                                        settings.telegram_timeout_seconds,

@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
-from bot.channels.telegram import WEBHOOK_PATH, Budgets, TelegramChannel
+from bot.channels.ratelimit import RateLimiter
+from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
 from bot.dispatch import Dispatcher
 from bot.messages import Incoming
 from bot.routing import Context, Router
@@ -93,7 +94,7 @@ def settings_for(tmp_path: Path, server: FakeTelegramServer, **overrides: Any) -
 
 @asynccontextmanager
 async def running_bot(tmp_path: Path, clock: FakeClock, *, webhook: bool = False,
-                      extra: Sequence[Router] = (), budgets: Budgets | None = None,
+                      extra: Sequence[Router] = (), limiter: RateLimiter | None = None,
                       server: FakeTelegramServer | None = None,
                       **overrides: Any) -> AsyncIterator[Running]:
     """The channel started against a fake server (its own unless ``server`` is given)."""
@@ -108,7 +109,7 @@ async def running_bot(tmp_path: Path, clock: FakeClock, *, webhook: bool = False
         store = await Store.open(settings.database_url)
         stack.push_async_callback(store.close)
         dispatcher = Dispatcher(store, Services(settings), [*extra, *routers()], clock=clock)
-        channel = TelegramChannel(dispatcher, budgets=budgets)
+        channel = TelegramChannel(dispatcher, limiter=limiter)
         if webhook:
             web = WebServer(store, "127.0.0.1", settings.web_port or 0)
             channel.install_routes(web)

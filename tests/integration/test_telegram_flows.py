@@ -30,8 +30,6 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image
 
-from bot.channels._telegram_bot import TelegramRateLimiter
-from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram import Budgets
 from bot.privacy import new_ticket_code
 from bot.store import communes, officers, reports
@@ -68,23 +66,13 @@ class VirtualTime:
         await asyncio.sleep(0)
 
 
-def keep_budgets_on(bot: Running, time: VirtualTime) -> None:
-    """The channel's budgets (the defaults it was built with) counted on ``time``."""
-    budgets = Budgets()
-    limiter = RateLimiter(overall=budgets.overall, per_chat=budgets.per_chat,
-                          per_group=budgets.per_group, clock=time, sleep=time.sleep)
-    rate_limiter = bot.channel.application.bot.rate_limiter
-    assert isinstance(rate_limiter, TelegramRateLimiter)
-    rate_limiter.limiter = bot.channel.limiter = limiter
-
-
 @pytest.fixture
 async def bot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Running]:
     """The bot as deployed: polling, with the official commune list in its store."""
     time = VirtualTime()
     async with FakeTelegramServer(TOKEN, USERNAME, clock=time) as server, running_bot(
-            tmp_path, clock, server=server) as running:
-        keep_budgets_on(running, time)
+            tmp_path, clock, server=server,
+            limiter=Budgets().limiter(time, time.sleep)) as running:
         async with running.store.transaction() as conn:
             await communes.sync(conn, *running.channel.services.commune_list)
         yield running
