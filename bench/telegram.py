@@ -75,6 +75,8 @@ BOTS = ("pcmt-bot", "echo", "same-reply echo")
 class Figures:
     bot: str
     mode: str
+    run: int
+    """Which round of the mode: the three bots of a round run back to back."""
     updates: int
     seconds: float
     cpu_seconds: float
@@ -128,7 +130,7 @@ class Replies:
 
 async def drive(server: FakeTelegramServer, ends: Callable[[SentRecord], bool],
                 questions: Sequence[str], clients: int, rounds: int, first_chat: int,
-                bot: str, mode: str) -> Figures:
+                bot: str, mode: str, run: int) -> Figures:
     replies = Replies(server, ends)
     watcher = asyncio.create_task(replies.watch())
     latencies: list[float] = []
@@ -148,7 +150,7 @@ async def drive(server: FakeTelegramServer, ends: Callable[[SentRecord], bool],
     replies.finished = True
     server.touch()  # wakes the watcher to see that it is finished
     await watcher
-    return Figures(bot, mode, len(latencies), elapsed, cpu, tuple(latencies))
+    return Figures(bot, mode, run, len(latencies), elapsed, cpu, tuple(latencies))
 
 
 def _free_port() -> int:
@@ -257,15 +259,15 @@ async def measure(clients: int, rounds: int, repeats: int) -> list[Figures]:
                 with tempfile.TemporaryDirectory() as data_dir:
                     async with pcmt_bot(server, mode, clients, Path(data_dir)):
                         ours = await drive(server, _ends_pcmt, questions, clients, rounds, chat,
-                                           "pcmt-bot", mode)
+                                           "pcmt-bot", mode, repeat)
                 chat += clients
                 async with echo_bot(server, mode, clients):
                     echo = await drive(server, lambda _record: True, questions, clients, rounds,
-                                       chat, "echo", mode)
+                                       chat, "echo", mode, repeat)
                 chat += clients
                 async with echo_bot(server, mode, clients, prepared):
                     same = await drive(server, _ends_pcmt, questions, clients, rounds, chat,
-                                       "same-reply echo", mode)
+                                       "same-reply echo", mode, repeat)
                 chat += clients
                 if repeat:
                     figures.extend([ours, echo, same])
@@ -278,8 +280,13 @@ def _median(figures: list[Figures], bot: str, mode: str) -> Figures:
     return runs[len(runs) // 2]
 
 
-def _cpu(figures: list[Figures], bot: str, mode: str) -> float:
-    return statistics.median(f.cpu_per_update for f in figures if f.bot == bot and f.mode == mode)
+def _paired(figures: list[Figures], baseline: str, mode: str,
+            ratio: Callable[[Figures, Figures], float]) -> float:
+    """The median over rounds of ``ratio(pcmt-bot's run, the baseline's run)`` within a round:
+    runs back to back share the machine's mood of the moment, which drifts between rounds."""
+    runs = {(f.bot, f.run): f for f in figures if f.mode == mode}
+    return statistics.median(ratio(ours, runs[baseline, run])
+                             for (bot, run), ours in runs.items() if bot == "pcmt-bot")
 
 
 def report(figures: list[Figures], clients: int, rounds: int) -> None:
@@ -293,18 +300,22 @@ def report(figures: list[Figures], clients: int, rounds: int) -> None:
             print(f"{mode:<8} {bot:<15} {run.updates:>7d} {run.per_second:>10.1f} "
                   f"{run.quantile(50):>8.1f} {run.quantile(99):>8.1f} "
                   f"{run.cpu_per_update:>14.2f}")
+    print("ratios: median over rounds of the ratio within each round")
     for baseline in BOTS[1:]:
         for mode in MODES:
-            ours, other = _median(figures, "pcmt-bot", mode), _median(figures, baseline, mode)
-            print(f"ratio pcmt-bot/{baseline} ({mode}): throughput "
-                  f"{ours.per_second / other.per_second:.2f}, p50 latency "
-                  f"{ours.quantile(50) / other.quantile(50):.2f}")
+            throughput = _paired(figures, baseline, mode,
+                                 lambda ours, other: ours.per_second / other.per_second)
+            latency = _paired(figures, baseline, mode,
+                              lambda ours, other: ours.quantile(50) / other.quantile(50))
+            print(f"ratio pcmt-bot/{baseline} ({mode}): throughput {throughput:.2f}, "
+                  f"p50 latency {latency:.2f}")
     # The same comparisons in CPU time, which other work on a shared machine disturbs less than
-    # wall-clock rates: the baseline's CPU per update over pcmt-bot's, medians of their own runs.
+    # wall-clock rates: the baseline's CPU per update over pcmt-bot's.
     for baseline in BOTS[1:]:
         for mode in MODES:
-            print(f"ratio {baseline}/pcmt-bot CPU per update ({mode}): "
-                  f"{_cpu(figures, baseline, mode) / _cpu(figures, 'pcmt-bot', mode):.2f}")
+            cpu = _paired(figures, baseline, mode,
+                          lambda ours, other: other.cpu_per_update / ours.cpu_per_update)
+            print(f"ratio {baseline}/pcmt-bot CPU per update ({mode}): {cpu:.2f}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
