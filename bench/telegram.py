@@ -283,7 +283,8 @@ def _median(figures: list[Figures], bot: str, mode: str) -> Figures:
 def _paired(figures: list[Figures], baseline: str, mode: str,
             ratio: Callable[[Figures, Figures], float]) -> float:
     """The median over rounds of ``ratio(pcmt-bot's run, the baseline's run)`` within a round:
-    runs back to back share the machine's mood of the moment, which drifts between rounds."""
+    runs made back to back share the machine's other load of the moment, which changes between
+    rounds."""
     runs = {(f.bot, f.run): f for f in figures if f.mode == mode}
     return statistics.median(ratio(ours, runs[baseline, run])
                              for (bot, run), ours in runs.items() if bot == "pcmt-bot")
