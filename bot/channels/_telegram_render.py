@@ -27,25 +27,24 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _units(char: str) -> int:
-    """UTF-16 code units ``char`` takes once escaped (what Telegram counts)."""
-    if char in "<>":
-        return 4
-    if char == "&":
-        return 5
-    return 2 if ord(char) > 0xFFFF else 1
+def _escaped_units(text: str) -> int:
+    """UTF-16 code units ``text`` takes once escaped (what Telegram counts)."""
+    return len(escape(text).encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _fitting(text: str, limit: int) -> int:
     """How many leading characters of ``text`` fit ``limit`` once escaped."""
-    if len(escape(text).encode("utf-16-le", "surrogatepass")) <= 2 * limit:
-        return len(text)  # the usual case, without a step per character
-    used = 0
-    for index, char in enumerate(text):
-        used += _units(char)
-        if used > limit:
-            return index
-    return len(text)
+    if _escaped_units(text) <= limit:
+        return len(text)  # the usual case: one measure of the whole text
+    # A prefix's size grows with its length: the longest that fits is found by halving.
+    fits, overflows = 0, len(text)
+    while overflows - fits > 1:
+        middle = (fits + overflows) // 2
+        if _escaped_units(text[:middle]) <= limit:
+            fits = middle
+        else:
+            overflows = middle
+    return fits
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
