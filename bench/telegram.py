@@ -49,10 +49,10 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bench.faq import load_queries
 from bot import logs
-from bot.channels._telegram_render import escape, keyboard
 from bot.channels.ratelimit import Limit
-from bot.channels.telegram import _NO_PREVIEW, Budgets, TelegramChannel
-from bot.dispatch import Dispatcher
+from bot.channels.telegram import NO_PREVIEW, Budgets, TelegramChannel
+from bot.channels.telegram._render import escape, keyboard
+from bot.conversation.dispatch import Dispatcher
 from bot.knowledge import KnowledgeBase
 from bot.services import Services
 from bot.settings import Settings
@@ -209,7 +209,7 @@ async def echo_bot(server: FakeTelegramServer, mode: str, clients: int,
             return
         text, markup = prepared[update.message.text]
         await update.message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                        link_preview_options=_NO_PREVIEW)
+                                        link_preview_options=NO_PREVIEW)
 
     builder = (Application.builder().token(TOKEN).base_url(server.base_url)
                .base_file_url(server.base_file_url).concurrent_updates(clients)

@@ -9,7 +9,7 @@ from types import TracebackType
 
 from bot import logs
 from bot.channels.base import Channel
-from bot.dispatch import Dispatcher, utc_now
+from bot.conversation.dispatch import Dispatcher, utc_now
 from bot.errors import ConfigError, StoreError
 from bot.services import Services
 from bot.settings import Settings

@@ -8,9 +8,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from bot.identity import Pseudonyms
-from bot.keys import load_keyring
-from bot.privacy import Keyring
+from bot.security.identity import Pseudonyms
+from bot.security.keys import load_keyring
+from bot.security.privacy import Keyring
 from bot.settings import Settings
 
 if TYPE_CHECKING:

@@ -1,12 +1,13 @@
 """Channel-neutral conversation logic, one module per conversation.
 
-Handlers never import a platform SDK: they read :class:`bot.messages.Incoming` and answer
-through :class:`bot.routing.Context`.
+Handlers never import a platform SDK: they read
+:class:`bot.conversation.messages.Incoming` and answer through
+:class:`bot.conversation.routing.Context`.
 """
 
 from __future__ import annotations
 
-from bot.routing import Router
+from bot.conversation.routing import Router
 
 
 def routers() -> list[Router]:

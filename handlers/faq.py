@@ -7,11 +7,11 @@ danger always bring the safety message first.
 
 from __future__ import annotations
 
-from bot.i18n import gettext as _
-from bot.i18n import use_language
+from bot.conversation.i18n import gettext as _
+from bot.conversation.i18n import use_language
+from bot.conversation.messages import Option, Reply
+from bot.conversation.routing import Context, Router
 from bot.knowledge import Answer, Entry, KnowledgeBase
-from bot.messages import Option, Reply
-from bot.routing import Context, Router
 
 router = Router("faq")
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from bot.i18n import gettext as _
-from bot.messages import ChatKind, Option, Reply
-from bot.privacy import Keyring, normalize_ticket_code
+from bot.conversation.i18n import gettext as _
+from bot.conversation.messages import ChatKind, Option, Reply
+from bot.conversation.routing import Context, Router
 from bot.reports import (
     MAX_TEXT,
     Content,
@@ -28,7 +28,7 @@ from bot.reports import (
     seal_text,
     status_label,
 )
-from bot.routing import Context, Router
+from bot.security.privacy import Keyring, normalize_ticket_code
 from bot.store import audit, officers, reports, users
 from bot.store.reports import CLOSED_STATUSES, OPEN_STATUSES, Report
 from handlers.start import OFFICER_ROLES, show_menu

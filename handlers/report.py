@@ -13,16 +13,10 @@ import asyncio
 import base64
 from datetime import timedelta
 
+from bot.conversation.i18n import gettext as _
+from bot.conversation.messages import Option
+from bot.conversation.routing import Context, Router
 from bot.geo import Candidate
-from bot.i18n import gettext as _
-from bot.messages import Option
-from bot.privacy import (
-    ImageRejected,
-    new_ticket_code,
-    normalize_ticket_code,
-    sanitize_image,
-    time_bucket,
-)
 from bot.reports import (
     CATEGORIES,
     MAX_TEXT,
@@ -37,7 +31,13 @@ from bot.reports import (
     seal_text,
     status_label,
 )
-from bot.routing import Context, Router
+from bot.security.privacy import (
+    ImageRejected,
+    new_ticket_code,
+    normalize_ticket_code,
+    sanitize_image,
+    time_bucket,
+)
 from bot.store import audit, reports
 from bot.text import fold
 from handlers.start import show_menu

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.i18n import LANGUAGES, use_language
-from bot.i18n import gettext as _
-from bot.messages import Option
-from bot.routing import Context, Router
+from bot.conversation.i18n import LANGUAGES, use_language
+from bot.conversation.i18n import gettext as _
+from bot.conversation.messages import Option
+from bot.conversation.routing import Context, Router
 from bot.store import users
 
 router = Router("start")

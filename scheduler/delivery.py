@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from bot import logs
 from bot.channels.base import Channel
+from bot.conversation.messages import Reply
 from bot.errors import DeliveryError, RetryLater, Undeliverable, Unreachable
-from bot.identity import Pseudonyms, open_at_rest
-from bot.messages import Reply
-from bot.privacy import Keyring, PrivacyError
+from bot.security.identity import Pseudonyms, open_at_rest
+from bot.security.privacy import Keyring, PrivacyError
 from bot.settings import Settings
 from bot.store import Store, outbox, users
 from bot.store.outbox import OutboxItem

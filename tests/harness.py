@@ -8,9 +8,9 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from bot.dispatch import Dispatcher
+from bot.conversation.dispatch import Dispatcher
+from bot.conversation.messages import Attachment, ChatKind, Incoming, Reply
 from bot.errors import DeliveryError
-from bot.messages import Attachment, ChatKind, Incoming, Reply
 
 
 @dataclass

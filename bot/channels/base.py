@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from bot.messages import Reply
+from bot.conversation.messages import Reply
 
 
 class Channel(Protocol):

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable, Collection
 from typing import TextIO
 
-from bot.messages import Incoming, Option, Reply
+from bot.conversation.messages import Incoming, Option, Reply
 
 CHANNEL = "console"
 

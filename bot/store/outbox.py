@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.identity import SEALED
+from bot.security.identity import SEALED
 from bot.store._upsert import insert_ignore
 from bot.store.schema import outbox
 
@@ -36,7 +36,7 @@ async def enqueue(conn: AsyncConnection, *, channel: str, chat_id: str, payload:
                   dedupe_key: str, due_at: datetime, now: datetime) -> bool:
     """Queue a serialised reply; a second row with the same ``dedupe_key`` is ignored.
 
-    ``chat_id`` and ``payload`` may be sealed (:func:`bot.identity.seal_at_rest`); delivery
+    ``chat_id`` and ``payload`` may be sealed (:func:`bot.security.identity.seal_at_rest`); delivery
     opens them just before sending. True if queued.
     """
     statement = insert_ignore(conn, outbox).values(

@@ -53,7 +53,7 @@ async def resolve(conn: AsyncConnection, channel: str, user_key: str, chat_key: 
     """The user behind a channel identity, created on first contact.
 
     ``user_key`` and ``chat_key`` are keyed hashes of the platform ids (see
-    :mod:`bot.identity`): the database never holds a raw platform id for a citizen.
+    :mod:`bot.security.identity`): the database never holds a raw platform id for a citizen.
     """
     user, _ = await _resolve(conn, _BY_IDENTITY, channel, user_key, chat_key, now)
     return user

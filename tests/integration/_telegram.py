@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
-from bot.dispatch import Dispatcher
-from bot.messages import Incoming
-from bot.routing import Context, Router
+from bot.conversation.dispatch import Dispatcher
+from bot.conversation.messages import Incoming
+from bot.conversation.routing import Context, Router
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store

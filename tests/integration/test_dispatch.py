@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Dispatcher
-from bot.messages import ChatKind, Incoming
-from bot.routing import Context, Router
+from bot.conversation.dispatch import Dispatcher
+from bot.conversation.messages import ChatKind, Incoming
+from bot.conversation.routing import Context, Router
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store

@@ -21,9 +21,9 @@ from sqlalchemy import select
 
 from bot import cli, logs
 from bot.channels.console import ConsoleChannel
-from bot.dispatch import Dispatcher
-from bot.messages import ChatKind, Reply
-from bot.privacy import new_ticket_code
+from bot.conversation.dispatch import Dispatcher
+from bot.conversation.messages import ChatKind, Reply
+from bot.security.privacy import new_ticket_code
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store, communes, officers, reports, users

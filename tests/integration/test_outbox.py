@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.conversation.messages import Option, Reply
 from bot.errors import RetryLater, Undeliverable, Unreachable
-from bot.identity import Pseudonyms
-from bot.messages import Option, Reply
-from bot.privacy import Keyring
+from bot.security.identity import Pseudonyms
+from bot.security.privacy import Keyring
 from bot.settings import Settings
 from bot.store import Store, outbox, users
 from bot.store.schema import outbox as outbox_table

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from bot.dispatch import Dispatcher
+from bot.conversation.dispatch import Dispatcher
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store, officers, reports

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.channels.telegram import TelegramChannel
-from bot.dispatch import Dispatcher
+from bot.conversation.dispatch import Dispatcher
+from bot.conversation.messages import Option, Reply
 from bot.errors import ConfigError, RetryLater, Undeliverable, Unreachable
-from bot.messages import Option, Reply
 from bot.services import Services
 from bot.store import Store, outbox
 from tests.conftest import FakeClock

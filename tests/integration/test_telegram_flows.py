@@ -31,7 +31,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from bot.channels.telegram import Budgets
-from bot.privacy import new_ticket_code
+from bot.security.privacy import new_ticket_code
 from bot.store import communes, officers, reports
 from handlers.officer import invite_hash
 from tests.conftest import FakeClock

@@ -21,16 +21,16 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.channels._telegram_errors import delivery_error
-from bot.channels._telegram_render import (
+from bot.channels.ratelimit import SWEEP_EVERY, Limit, RateLimiter
+from bot.channels.telegram._errors import delivery_error
+from bot.channels.telegram._render import (
     MAX_CALLBACK_BYTES,
     escape,
     keyboard,
     needs_reference,
     split_text,
 )
-from bot.channels._telegram_updates import Ignored, Membership, NotUnderstood, Received, read
-from bot.channels.ratelimit import SWEEP_EVERY, Limit, RateLimiter
+from bot.channels.telegram._updates import Ignored, Membership, NotUnderstood, Received, read
 from bot.errors import RetryLater, Undeliverable, Unreachable
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.messages import ChatKind, Incoming, Option
-from bot.routing import Context, Router
+from bot.conversation.messages import ChatKind, Incoming, Option
+from bot.conversation.routing import Context, Router
 from bot.store import outbox
 from tests.conftest import FakeClock
 from tests.fakes.telegram_api import FakeTelegramServer

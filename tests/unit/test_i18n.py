@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LANGUAGES, catalog_path, gettext, use_language
+from bot.conversation.i18n import LANGUAGES, catalog_path, gettext, use_language
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_DIRS = ("bot", "handlers", "scheduler")

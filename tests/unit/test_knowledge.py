@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot._retrieval import words
 from bot.knowledge import (
     THRESHOLDS,
     Answer,
@@ -21,6 +20,7 @@ from bot.knowledge import (
     detect_language,
     safety_risk,
 )
+from bot.knowledge._retrieval import words
 
 FIXTURES = Path(__file__).parent / "fixtures" / "faq"
 EVAL_DIR = Path(__file__).resolve().parents[2] / "bench" / "data" / "faq_eval"

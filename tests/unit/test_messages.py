@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.messages import Incoming, Option, Reply
+from bot.conversation.messages import Incoming, Option, Reply
 
 
 def test_commands_with_bot_name_and_payload() -> None:

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
-from bot.privacy import (
+from bot.security.privacy import (
     CALLBACK_LIMIT,
     TICKET_ALPHABET,
     TICKET_BITS,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.messages import Incoming, Option, Reply
+from bot.conversation.messages import Incoming, Option, Reply
 from bot.services import Services
 from bot.store import audit, outbox
 from bot.store.conversations import Conversation

@@ -18,7 +18,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from bot._retrieval import (
+from bot.errors import PcmtError
+from bot.knowledge._retrieval import (
     EN_STOPWORDS,
     TEENCODE,
     VI_STOPWORDS,
@@ -27,7 +28,6 @@ from bot._retrieval import (
     Index,
     Weights,
 )
-from bot.errors import PcmtError
 from bot.paths import LOCALES_DIR
 from bot.text import clean_user_text, fold, tokens
 

@@ -16,8 +16,8 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter, ExtBot
 
 from bot import logs
-from bot.channels._telegram_errors import retry_seconds
 from bot.channels.ratelimit import RateLimiter
+from bot.channels.telegram._errors import retry_seconds
 
 log = logging.getLogger(__name__)
 

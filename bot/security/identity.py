@@ -8,7 +8,7 @@ police card) are stored sealed and opened only at the moment of use.
 
 from __future__ import annotations
 
-from bot.privacy import Keyring
+from bot.security.privacy import Keyring
 
 SEALED = "sealed:"
 

@@ -1,5 +1,5 @@
-"""How a :class:`bot.messages.Reply` looks on Telegram: escaped HTML, parts under the length
-limit, options as an inline keyboard."""
+"""How a :class:`bot.conversation.messages.Reply` looks on Telegram: escaped HTML, parts
+under the length limit, options as an inline keyboard."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ dispatcher, and sends the replies at once. Updates of one chat are handled one a
 different chats side by side (at most ``PCMT_TELEGRAM_CONCURRENCY`` at a time). A reply that
 fails for a passing reason (timeout, server error, a long flood wait) goes to the outbox and
 is delivered later, so nothing a person was told to expect is lost. Telegram's errors become
-the bot's delivery errors in :func:`bot.channels._telegram_errors.delivery_error` only.
+the bot's delivery errors in :func:`bot.channels.telegram._errors.delivery_error` only.
 """
 
 from __future__ import annotations
@@ -35,16 +35,17 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot import logs
-from bot.channels._telegram_bot import TelegramRateLimiter, TolerantBot, parse_update
-from bot.channels._telegram_errors import delivery_error
-from bot.channels._telegram_render import (
+from bot.channels.ratelimit import Limit, RateLimiter
+from bot.channels.telegram._bot import TelegramRateLimiter, TolerantBot, parse_update
+from bot.channels.telegram._errors import delivery_error
+from bot.channels.telegram._render import (
     PAYLOAD_PREFIX,
     escape,
     keyboard,
     needs_reference,
     split_text,
 )
-from bot.channels._telegram_updates import (
+from bot.channels.telegram._updates import (
     CHANNEL,
     Event,
     FileRef,
@@ -53,12 +54,11 @@ from bot.channels._telegram_updates import (
     Received,
     read,
 )
-from bot.channels.ratelimit import Limit, RateLimiter
-from bot.dispatch import Dispatcher
+from bot.conversation.dispatch import Dispatcher
+from bot.conversation.i18n import gettext, use_language
+from bot.conversation.messages import Attachment, Reply
 from bot.errors import ConfigError, RetryLater, Undeliverable, Unreachable
-from bot.i18n import gettext, use_language
-from bot.identity import open_at_rest, seal_at_rest
-from bot.messages import Attachment, Reply
+from bot.security.identity import open_at_rest, seal_at_rest
 from bot.store import outbox, updates, users
 from bot.web import WebServer
 
@@ -90,7 +90,7 @@ _MARGIN = 0.1
 _OVERALL = Limit(30, 1.0 + _MARGIN)
 _PER_CHAT = Limit(1, 1.0 + _MARGIN)
 _PER_GROUP = Limit(20, 60.0 + _MARGIN)
-_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +464,7 @@ class TelegramChannel:
                 await bot.send_message(
                     chat_id, escape(part), parse_mode=ParseMode.HTML,
                     reply_markup=markup if number == last else None,
-                    link_preview_options=_NO_PREVIEW, message_thread_id=thread)
+                    link_preview_options=NO_PREVIEW, message_thread_id=thread)
             for number, photo in enumerate(reply.photos, start=len(parts) + 1):
                 await bot.send_photo(chat_id, photo, message_thread_id=thread,
                                      reply_markup=markup if number == last else None)
@@ -479,7 +479,7 @@ class TelegramChannel:
             await self.application.bot.edit_message_text(
                 escape(parts[0]), chat_id=chat_id, message_id=message_id,
                 parse_mode=ParseMode.HTML, reply_markup=await self._keyboard(reply),
-                link_preview_options=_NO_PREVIEW)
+                link_preview_options=NO_PREVIEW)
         except BadRequest as exc:
             if not any(marker in exc.message.lower() for marker in _EDIT_REFUSED):
                 raise delivery_error(exc) from exc

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from telegram import Chat, ChatMember, Document, Message, PhotoSize, Update
 
-from bot.messages import ChatKind, Incoming, Location
+from bot.conversation.messages import ChatKind, Incoming, Location
 
 CHANNEL = "telegram"
 

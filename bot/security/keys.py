@@ -11,7 +11,7 @@ import os
 import secrets
 
 from bot.errors import ConfigError
-from bot.privacy import Keyring
+from bot.security.privacy import Keyring
 from bot.settings import Settings
 
 KEY_FILE = "secret.key"

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.i18n import gettext as _
-from bot.i18n import use_language
-from bot.identity import seal_at_rest
-from bot.messages import Option, Reply
-from bot.privacy import Keyring
+from bot.conversation.i18n import gettext as _
+from bot.conversation.i18n import use_language
+from bot.conversation.messages import Option, Reply
+from bot.security.identity import seal_at_rest
+from bot.security.privacy import Keyring
 from bot.settings import Settings
 from bot.store import officers as inboxes
 from bot.store import outbox, reports

@@ -12,10 +12,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot import logs
-from bot.i18n import DEFAULT_LANGUAGE, gettext, use_language
-from bot.identity import open_at_rest, seal_at_rest
-from bot.messages import MAX_TEXT, ChatKind, Incoming, Reply
-from bot.routing import Context, Handler, Router
+from bot.conversation.i18n import DEFAULT_LANGUAGE, gettext, use_language
+from bot.conversation.messages import MAX_TEXT, ChatKind, Incoming, Reply
+from bot.conversation.routing import Context, Handler, Router
+from bot.security.identity import open_at_rest, seal_at_rest
 from bot.services import Services
 from bot.store import Store, conversations, updates, users
 from bot.text import clean_user_text

@@ -1,0 +1,1 @@
+"""The conversation layer: neutral messages, the dispatcher, routers and flows, languages."""

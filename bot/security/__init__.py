@@ -1,0 +1,1 @@
+"""Keys, sealing at rest, aliases and pseudonyms, tickets, image sanitising."""
