@@ -66,6 +66,7 @@ class App:
 
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
+        self.dispatcher.register_channel(channel.name, channel.capabilities)
 
     def add_routes(self, install: Callable[[WebServer], None]) -> None:
         """Have ``install`` add routes (a channel's webhook) to the web server before it starts."""

@@ -1,4 +1,20 @@
-"""The one root exception of pcmt-bot and the typed errors callers can act on."""
+"""The one root exception of pcmt-bot and the typed errors callers can act on.
+
+::
+
+    PcmtError
+    ├── ConfigError            a setting is missing or malformed: exit 2 with one line
+    ├── StoreError             the database could not be opened or migrated
+    ├── RoutingConflict        two routers claim the same command, button prefix or flow
+    ├── BadCallback            button data that no longer (or never did) unpack
+    ├── DeliveryError          a channel could not deliver a message
+    │   ├── RetryLater         transient: rate limit, timeout, network, server error
+    │   ├── Unreachable        the recipient blocked the bot or left the chat
+    │   └── Undeliverable      the message itself is wrong for the platform
+    ├── PrivacyError           (bot.security.privacy) sealing and image checks
+    │   └── ImageRejected
+    └── KnowledgeBaseError     (bot.knowledge) a malformed knowledge-base file
+"""
 
 from __future__ import annotations
 
@@ -18,6 +34,16 @@ class ConfigError(PcmtError):
 
 class StoreError(PcmtError):
     """The database could not be opened or migrated."""
+
+
+class RoutingConflict(PcmtError):
+    """Two routers claim the same command, button prefix or flow: a programming error found at
+    start-up rather than by the person whose button reached the wrong handler."""
+
+
+class BadCallback(PcmtError):
+    """Button data that does not unpack into the kind of button it claims to be: an old
+    keyboard from a previous version, or a forged press."""
 
 
 class DeliveryError(PcmtError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from bot.security.identity import Pseudonyms
+from bot.security.identity import Pseudonyms, open_at_rest, seal_at_rest
 from bot.security.keys import load_keyring
 from bot.security.privacy import Keyring
 from bot.settings import Settings
@@ -25,6 +25,13 @@ class Services:
     @cached_property
     def keyring(self) -> Keyring:
         return load_keyring(self.settings)
+
+    def seal(self, text: str) -> str:
+        """``text`` sealed for a text column (conversation state, menus)."""
+        return seal_at_rest(self.keyring, text)
+
+    def open(self, stored: str) -> str:
+        return open_at_rest(self.keyring, stored)
 
     @cached_property
     def pseudonyms(self) -> Pseudonyms:

@@ -12,6 +12,7 @@ from bot.conversation.routing import Router
 
 def routers() -> list[Router]:
     """Every router, in the order the dispatcher consults them."""
+    from bot.conversation import menus
     from handlers import faq, officer, report, start
 
-    return [officer.router, start.router, report.router, faq.router]
+    return [menus.router, officer.router, start.router, report.router, faq.router]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from bot.conversation.flows import Flow
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import ChatKind, Option, Reply
 from bot.conversation.routing import Context, Router
@@ -363,17 +364,27 @@ def _prompt(ctx: Context, flow: str, ticket: str) -> str:
             else _("officer.note_prompt", ticket=ticket))
 
 
-@router.flow(QUESTION_FLOW)
-async def question_typed(ctx: Context) -> None:
-    await _text_received(ctx, QUESTION_FLOW, ctx.incoming.text or "")
+def _text_flow(name: str) -> Flow:
+    """A flow of one step: the question or note being typed about one report."""
+    flow = router.flow(Flow(name, buttons=("r",)))
+
+    @flow.step("text")
+    def prompt(ctx: Context) -> None:
+        assert ctx.state is not None
+        ctx.reply(_prompt(ctx, name, str(ctx.state.data.get("ticket", ""))))
+
+    @flow.on_text("text")
+    async def typed(ctx: Context, text: str) -> None:
+        await _text_received(ctx, name, text)
+
+    return flow
 
 
-@router.flow(NOTE_FLOW)
-async def note_typed(ctx: Context) -> None:
-    await _text_received(ctx, NOTE_FLOW, ctx.incoming.text or "")
+_text_flow(QUESTION_FLOW)
+_text_flow(NOTE_FLOW)
 
 
-@router.command("ask", "note")
+@router.command("ask", "note", in_flow=True)
 async def text_command(ctx: Context) -> None:
     flow = QUESTION_FLOW if ctx.incoming.command == "ask" else NOTE_FLOW
     if ctx.state is None or ctx.state.flow != flow:

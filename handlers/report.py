@@ -4,196 +4,166 @@ Eight messages or taps from the menu to a ticket when nothing optional is used: 
 commune typed, commune picked, where and when, description, follow-up choice (which also ends
 the photo step), confirm. Nothing here stores who the reporter is: abuse limits count by a
 keyed alias, the way back for police questions is a sealed reply handle, and only if the
-reporter accepts follow-up.
+reporter accepts follow-up. What makes a draft a report is :mod:`bot.reports.filing`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.conversation.callbacks import CallbackData
+from bot.conversation.flows import Flow, Interrupt
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
 from bot.conversation.routing import Context, Router
+from bot.conversation.validators import Text, YesNo
 from bot.geo import Candidate
 from bot.reports import (
     CATEGORIES,
     MAX_TEXT,
     Address,
-    Content,
     Place,
     category_label,
+    filing,
     notify,
     open_text,
     part_of_day_label,
-    route,
     seal_text,
     status_label,
 )
-from bot.security.privacy import (
-    ImageRejected,
-    new_ticket_code,
-    normalize_ticket_code,
-    sanitize_image,
-    time_bucket,
-)
+from bot.security.privacy import ImageRejected, normalize_ticket_code, sanitize_image
 from bot.store import audit, reports
 from bot.text import fold
-from handlers.start import show_menu
+from handlers.start import resume_kept, show_menu
 
 router = Router("report")
 
-FLOW = "report"
 MAX_PHOTOS = 5
 PHOTO_SIDE = 1600
+COMMUNE_CHOICES = 30
 EDITABLE = ("category", "commune", "where", "description")
-# Reports from someone whose earlier report police marked as spam still arrive, only later:
-# a real tip is not lost, a flood loses its urgency, and the sender cannot tell.
-SLOWED_DELAY = timedelta(hours=12)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportButton(CallbackData, prefix="rp"):
+    action: str
+    value: str = ""
+
+
+def _button(action: str, value: str = "") -> str:
+    return ReportButton(action, value).pack()
+
+
+def _expired(ctx: Context) -> None:
+    show_menu(ctx, _("report.expired_menu"))
+
+
+FLOW = router.flow(Flow("report", label="flow.report", buttons=(ReportButton, "report"),
+                        interrupt=Interrupt.SUSPEND, kept=timedelta(days=1),
+                        on_expiry=_expired))
 
 
 # --- entering the flow ---------------------------------------------------------------------
 
 @router.choice("report")
 async def begin(ctx: Context) -> None:
-    ctx.begin(FLOW, "category")
-    ask_category(ctx)
-
-
-def ask_category(ctx: Context) -> None:
-    ctx.reply(_("report.intro"), [*(Option(category_label(c), f"rp:cat:{c}") for c in CATEGORIES),
-                                  Option(_("report.cancel"), "rp:cancel")])
-
-
-# --- button choices inside the flow ---------------------------------------------------------
-
-@router.choice("rp")
-async def choice(ctx: Context) -> None:
-    assert ctx.incoming.choice is not None
-    if ctx.state is None or ctx.state.flow != FLOW:
-        show_menu(ctx, _("error.stale_choice"))
+    if ctx.state is not None and ctx.state.flow == FLOW.name:
+        ctx.note(_("report.continuing"))
+        FLOW.reprompt(ctx)
         return
-    _prefix, action, value = [*ctx.incoming.choice.split(":", 2), "", ""][:3]
-    data = ctx.state.data
-    if action == "cancel":
-        ctx.finish()
-        show_menu(ctx, _("report.cancelled"))
-    elif action == "cat" and value in CATEGORIES:
-        data["category"] = value
-        _after(ctx, "commune")
-    elif action == "com" and ctx.services.communes.get(value) is not None:
-        data["commune"] = value
-        _after(ctx, "where")
-    elif action == "provs":
-        ctx.goto("commune")
-        ctx.reply(_("report.pick_province"),
-                  [Option(p.name, f"rp:prov:{p.code}") for p in ctx.services.communes.provinces()])
-    elif action == "prov" and any(p.code == value for p in ctx.services.communes.provinces()):
-        data["province"] = value
-        ctx.goto("commune")
-        ctx.reply(_("report.ask_commune_in_province"))
-    elif action == "fu" and value in ("yes", "no") and ctx.state.step == "photos":
-        data["follow_up"] = value == "yes"
-        _after(ctx, "confirm")
-    elif action == "edit" and value in EDITABLE:
-        data["editing"] = True
-        _ask(ctx, value)
-    elif action == "edit":
-        ctx.reply(_("report.edit_which"), [
-            Option(_("report.field.category"), "rp:edit:category"),
-            Option(_("report.field.commune"), "rp:edit:commune"),
-            Option(_("report.field.where"), "rp:edit:where"),
-            Option(_("report.field.description"), "rp:edit:description"),
-        ])
-    elif action == "send" and ctx.state.step == "confirm":
-        await submit(ctx)
-    else:
-        ctx.reply(_("report.use_buttons"))
+    if await resume_kept(ctx, FLOW.name):
+        return
+    alias = ctx.services.pseudonyms.reporter(ctx.incoming.channel, ctx.incoming.user_id)
+    if await filing.limit_reached(ctx.conn, alias, ctx.services.settings, ctx.now):
+        show_menu(ctx, _("report.daily_limit"))  # before anything is typed, not after
+        return
+    FLOW.begin(ctx)
 
 
-def _after(ctx: Context, next_step: str) -> None:
-    """Go to ``next_step``, or back to the summary when the user was editing one field."""
+# --- the steps, in order --------------------------------------------------------------------
+
+@FLOW.step("category", fills="category")
+def ask_category(ctx: Context) -> None:
+    ctx.reply(_("report.intro"), [*(Option(category_label(c), _button("cat", c))
+                                    for c in CATEGORIES),
+                                  Option(_("report.cancel"), _button("cancel"))])
+
+
+def _by_province() -> Option:
+    return Option(_("report.by_province"), _button("provs"), keep=True)
+
+
+@FLOW.step("commune", fills="commune")
+def ask_commune(ctx: Context) -> None:
     assert ctx.state is not None
-    if ctx.state.data.pop("editing", False) and "follow_up" in ctx.state.data:
-        next_step = "confirm"
-    _ask(ctx, next_step)
-
-
-def _ask(ctx: Context, step: str) -> None:
-    ctx.goto(step)
-    if step == "category":
-        ask_category(ctx)
-    elif step == "commune":
-        ctx.reply(_("report.ask_commune"), [Option(_("report.by_province"), "rp:provs")])
-    elif step == "where":
-        ctx.reply(_("report.ask_where"))
-    elif step == "description":
-        ctx.reply(_("report.ask_description"))
-    elif step == "photos":
-        ctx.reply(_("report.ask_photos", limit=MAX_PHOTOS), _follow_up_options())
+    province = ctx.state.data.get("province")
+    if province is not None:
+        ctx.reply(_("report.ask_commune_in_province"), [_by_province()])
     else:
-        summary(ctx)
+        ctx.reply(_("report.ask_commune"), [_by_province()])
 
 
-def _follow_up_options() -> list[Option]:
-    return [Option(_("report.follow_up_yes"), "rp:fu:yes"),
-            Option(_("report.follow_up_no"), "rp:fu:no")]
-
-
-# --- typed messages and photos inside the flow ----------------------------------------------
-
-@router.flow(FLOW)
-async def step(ctx: Context) -> None:
-    assert ctx.state is not None
-    current = ctx.state.step
-    text = (ctx.incoming.text or "").strip()
-    if current == "photos" or ctx.incoming.attachments:
-        await _photo(ctx)
-    elif current == "commune" and text:
-        _search_commune(ctx, text)
-    elif current in ("where", "description") and text:
-        if len(text) > MAX_TEXT:
-            ctx.reply(_("report.too_long", limit=MAX_TEXT))
-            return
-        ctx.state.data[current] = text
-        _after(ctx, "description" if current == "where" else "photos")
-    elif current == "commune":
-        ctx.reply(_("report.ask_commune"), [Option(_("report.by_province"), "rp:provs")])
-    else:
-        ctx.reply(_("report.use_buttons"))
-
-
-def _search_commune(ctx: Context, text: str) -> None:
+@FLOW.on_text("commune")
+async def commune_typed(ctx: Context, text: str) -> None:
     assert ctx.state is not None
     index = ctx.services.communes
-    candidates = index.search(text, limit=5, province_code=ctx.state.data.get("province"))
+    candidates = index.search(text, limit=COMMUNE_CHOICES,
+                              province_code=ctx.state.data.get("province"))
     if not candidates:
-        ctx.reply(_("report.commune_not_found"), [Option(_("report.by_province"), "rp:provs")])
+        ctx.reply(_("report.commune_not_found"), [_by_province()])
         return
-    if index.is_ambiguous(candidates):
-        prompt = _("report.commune_ambiguous")
-    else:
-        prompt = _("report.commune_pick")
-    options = [Option(_place_label(candidate), f"rp:com:{candidate.commune.code}")
-               for candidate in candidates]
-    options.append(Option(_("report.by_province"), "rp:provs"))
-    ctx.reply(prompt, options)
+    prompt = (_("report.commune_ambiguous") if index.is_ambiguous(candidates)
+              else _("report.commune_pick"))
+    ctx.reply(prompt, [*(Option(_place_label(c), _button("com", c.commune.code))
+                         for c in candidates), _by_province()])
 
 
 def _place_label(candidate: Candidate) -> str:
     return f"{candidate.commune.name}, {candidate.commune.province_name}"
 
 
-async def _photo(ctx: Context) -> None:
+@FLOW.step("where", fills="where", validate=Text(2, MAX_TEXT))
+def ask_where(ctx: Context) -> None:
+    ctx.reply(_("report.ask_where"))
+
+
+@FLOW.step("description", fills="description", validate=Text(5, MAX_TEXT))
+def ask_description(ctx: Context) -> None:
+    ctx.reply(_("report.ask_description"))
+
+
+@FLOW.on_text("where")
+@FLOW.on_text("description")
+async def text_typed(ctx: Context, text: str) -> None:
+    assert ctx.state is not None
+    ctx.state.data[ctx.state.step] = text
+    FLOW.advance(ctx)
+
+
+@FLOW.step("photos", fills="follow_up", validate=YesNo())
+def ask_photos(ctx: Context) -> None:
+    ctx.reply(_("report.ask_photos", limit=MAX_PHOTOS), _follow_up_options())
+
+
+def _follow_up_options() -> list[Option]:
+    return [Option(_("report.follow_up_yes"), _button("fu", "yes")),
+            Option(_("report.follow_up_no"), _button("fu", "no"))]
+
+
+@FLOW.on_text("photos")
+async def consent_typed(ctx: Context, accepted: bool) -> None:
+    assert ctx.state is not None
+    ctx.state.data["follow_up"] = accepted
+    FLOW.advance(ctx)
+
+
+@FLOW.on_files("photos")
+async def photos_sent(ctx: Context) -> None:
     assert ctx.state is not None
     photos: list[str] = ctx.state.data.setdefault("photos", [])
-    if ctx.state.step != "photos":
-        ctx.reply(_("report.photo_not_now"))
-        return
-    if not ctx.incoming.attachments:
-        ctx.reply(_("report.ask_photos", limit=MAX_PHOTOS), _follow_up_options())
-        return
     for attachment in ctx.incoming.attachments:
         if len(photos) >= MAX_PHOTOS:
             ctx.reply(_("report.photo_limit", limit=MAX_PHOTOS), _follow_up_options())
@@ -210,8 +180,7 @@ async def _photo(ctx: Context) -> None:
               _follow_up_options())
 
 
-# --- summary and submission -----------------------------------------------------------------
-
+@FLOW.step("confirm")
 def summary(ctx: Context) -> None:
     assert ctx.state is not None
     data = ctx.state.data
@@ -224,82 +193,116 @@ def summary(ctx: Context) -> None:
                 photos=len(data.get("photos", [])),
                 follow_up=_("report.follow_up_yes") if data["follow_up"]
                 else _("report.follow_up_no")),
-              [Option(_("report.send"), "rp:send"), Option(_("report.edit"), "rp:edit"),
-               Option(_("report.cancel"), "rp:cancel")])
+              [Option(_("report.send"), _button("send")), Option(_("report.edit"), _button("edit")),
+               Option(_("report.cancel"), _button("cancel"))])
 
+
+# --- the flow's buttons ---------------------------------------------------------------------
+
+@router.choice(ReportButton)
+async def pressed(ctx: Context) -> None:
+    button = ctx.button(ReportButton)
+    if ctx.state is None or ctx.state.flow != FLOW.name:
+        if not await resume_kept(ctx, FLOW.name):
+            show_menu(ctx, _("error.stale_choice"))
+            return
+        ctx.replies.clear()  # the draft is back: take the press as meant for it
+        ctx.notes.clear()
+    assert ctx.state is not None
+    data = ctx.state.data
+    action, value = button.action, button.value
+    if action == "cancel":
+        ctx.finish()
+        show_menu(ctx, _("report.cancelled"))
+    elif action == "cat" and value in CATEGORIES:
+        data["category"] = value
+        FLOW.advance(ctx)
+    elif action == "com" and ctx.services.communes.get(value) is not None:
+        data["commune"] = value
+        FLOW.advance(ctx)
+    elif action == "provs":
+        ctx.goto("commune")
+        provinces = sorted(ctx.services.communes.provinces(), key=lambda p: fold(p.name))
+        ctx.reply(_("report.pick_province"),
+                  [Option(p.name, _button("prov", p.code)) for p in provinces])
+    elif action == "prov" and any(p.code == value for p in ctx.services.communes.provinces()):
+        data["province"] = value
+        data.pop("commune", None)
+        FLOW.ask(ctx, "commune")
+    elif action == "fu" and value in ("yes", "no"):
+        data["follow_up"] = value == "yes"
+        FLOW.advance(ctx)
+    elif action == "edit" and value in EDITABLE:
+        data.pop(value, None)
+        FLOW.ask(ctx, value)
+    elif action == "edit":
+        ctx.reply(_("report.edit_which"), [
+            Option(_(f"report.field.{field}"), _button("edit", field)) for field in EDITABLE])
+    elif action == "send" and all(key in data for key in ("category", "commune", "where",
+                                                           "description", "follow_up")):
+        await submit(ctx)
+    else:
+        ctx.note(_("report.use_buttons"))
+        FLOW.advance(ctx)
+
+
+# --- submission -----------------------------------------------------------------------------
 
 async def submit(ctx: Context) -> None:
     assert ctx.state is not None
     data = ctx.state.data
-    services, settings, conn, now = ctx.services, ctx.services.settings, ctx.conn, ctx.now
-    keyring = services.keyring
-    alias = services.pseudonyms.reporter(ctx.incoming.channel, ctx.incoming.user_id)
-    day, part = time_bucket(now)
-    ctx.finish()
-    if await reports.reports_today(conn, alias, day) >= settings.reports_per_day:
-        show_menu(ctx, _("report.daily_limit"))
-        return
-    digest = keyring.alias(f"same-text/{alias}", fold(data["where"] + " " + data["description"]))
-    earlier = await reports.same_text_today(conn, digest, day)
-    if earlier is not None:
-        show_menu(ctx, _("report.duplicate", ticket=earlier))
-        return
+    services = ctx.services
     commune = services.communes.get(data["commune"])
     assert commune is not None
-    ticket = await _unused_ticket(ctx)
-    report_id = await reports.create(
-        conn, ticket=ticket, commune_code=commune.code, province_code=commune.province_code,
-        category=data["category"], follow_up=bool(data["follow_up"]),
-        content=Content(data["where"], data["description"]).seal(keyring, ticket),
-        received_day=day, received_part=part,
-        received_hour=now.replace(minute=0, second=0, microsecond=0))
-    for photo in data.get("photos", []):
-        clean = keyring.open(base64.b64decode(photo), purpose="content")
-        await reports.add_attachment(conn, report_id, keyring.seal(
-            clean, purpose="content", associated=ticket.encode()))
-    await reports.record_source(conn, report_id, alias=alias, text_digest=digest, day=day)
-    if data["follow_up"]:
-        address = Address(ctx.incoming.channel, ctx.incoming.chat_id, ctx.language)
-        await reports.save_handle(conn, report_id, address.seal(keyring, ticket),
-                                  now + timedelta(days=settings.report_retention_days))
-    slowed = await reports.slowed_until(conn, alias, now)
-    delay = SLOWED_DELAY if slowed else timedelta()
-    report = await reports.by_id(conn, report_id)
-    assert report is not None
-    await route(conn, report, keyring=keyring, settings=settings,
-                place=Place(commune.name, commune.province_name), now=now, delay=delay)
-    await audit.record(conn, at=now, actor="reporter", action="report.created", subject=ticket)
-    show_menu(ctx, _("report.sent", ticket=ticket))
-
-
-async def _unused_ticket(ctx: Context) -> str:
-    while True:  # 60 random bits: a collision is astronomically rare, but never reuse one
-        ticket = new_ticket_code()
-        if await reports.by_ticket(ctx.conn, ticket) is None:
-            return ticket
+    ctx.finish()
+    draft = filing.Draft(
+        category=data["category"], commune_code=commune.code,
+        province_code=commune.province_code, place=Place(commune.name, commune.province_name),
+        where=data["where"], description=data["description"],
+        photos=tuple(data.get("photos", [])))
+    address = (Address(ctx.incoming.channel, ctx.incoming.chat_id, ctx.language)
+               if data["follow_up"] else None)
+    outcome = await filing.file(
+        ctx.conn, draft, alias=services.pseudonyms.reporter(ctx.incoming.channel,
+                                                            ctx.incoming.user_id),
+        address=address, keyring=services.keyring, settings=services.settings, now=ctx.now)
+    if isinstance(outcome, filing.LimitReached):
+        show_menu(ctx, _("report.daily_limit"))
+    elif isinstance(outcome, filing.Duplicate):
+        show_menu(ctx, _("report.duplicate", ticket=outcome.ticket))
+    elif outcome.routed_to is None:
+        show_menu(ctx, _("report.sent_waiting", ticket=outcome.ticket))
+    else:
+        show_menu(ctx, _("report.sent", ticket=outcome.ticket))
 
 
 # --- following a report up ------------------------------------------------------------------
+
+STATUS = router.flow(Flow("status"))
+
+
+@STATUS.step("ticket")
+def ask_ticket(ctx: Context) -> None:
+    ctx.reply(_("status.ask_ticket"))
+
+
+@STATUS.on_text("ticket")
+async def status_typed(ctx: Context, typed: str) -> None:
+    ctx.finish()
+    await show_status(ctx, typed)
+
 
 @router.command("status")
 async def status_command(ctx: Context) -> None:
     if ctx.incoming.args:
         await show_status(ctx, ctx.incoming.args)
     else:
-        ctx.begin("status", "ticket")
-        ctx.reply(_("status.ask_ticket"))
+        STATUS.begin(ctx)
 
 
 @router.choice("status")
 async def status_menu(ctx: Context) -> None:
-    ctx.begin("status", "ticket")
-    ctx.reply(_("status.ask_ticket"))
-
-
-@router.flow("status")
-async def status_typed(ctx: Context) -> None:
-    ctx.finish()
-    await show_status(ctx, ctx.incoming.text or "")
+    STATUS.begin(ctx)
 
 
 @router.choice("st")
@@ -348,6 +351,16 @@ async def add_information(ctx: Context) -> None:
     await _begin_follow_up(ctx, "info")
 
 
+def _follow_up_prompt(ctx: Context) -> None:
+    assert ctx.state is not None
+    ctx.reply(_("status.type_answer") if ctx.state.data["kind"] == "answer"
+              else _("status.type_info"))
+
+
+FOLLOW_UP = router.flow(Flow("follow_up", label="flow.follow_up"))
+FOLLOW_UP.step("text", validate=Text(1, MAX_TEXT))(_follow_up_prompt)
+
+
 async def _begin_follow_up(ctx: Context, kind: str) -> None:
     assert ctx.incoming.choice is not None
     report = await _report_for(ctx, ctx.incoming.choice.partition(":")[2])
@@ -356,21 +369,13 @@ async def _begin_follow_up(ctx: Context, kind: str) -> None:
     if report.status not in reports.OPEN_STATUSES:
         show_menu(ctx, _("status.closed"))
         return
-    ctx.begin("follow_up", kind, ticket=report.ticket)
-    ctx.reply(_("status.type_answer") if kind == "answer" else _("status.type_info"))
+    FOLLOW_UP.begin(ctx, kind=kind, ticket=report.ticket)
 
 
-@router.flow("follow_up")
-async def follow_up_typed(ctx: Context) -> None:
+@FOLLOW_UP.on_text("text")
+async def follow_up_typed(ctx: Context, text: str) -> None:
     assert ctx.state is not None
-    kind, ticket = ctx.state.step, ctx.state.data["ticket"]
-    text = (ctx.incoming.text or "").strip()
-    if not text:
-        ctx.reply(_("status.type_answer") if kind == "answer" else _("status.type_info"))
-        return
-    if len(text) > MAX_TEXT:
-        ctx.reply(_("report.too_long", limit=MAX_TEXT))
-        return
+    kind, ticket = ctx.state.data["kind"], ctx.state.data["ticket"]
     ctx.finish()
     report = await reports.by_ticket(ctx.conn, ticket)
     if report is None or report.status not in reports.OPEN_STATUSES:

@@ -6,7 +6,7 @@ from bot.conversation.i18n import LANGUAGES, use_language
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
 from bot.conversation.routing import Context, Router
-from bot.store import users
+from bot.store import conversations, users
 
 router = Router("start")
 
@@ -54,19 +54,49 @@ async def help_(ctx: Context) -> None:
     ctx.reply(_("help.text"), main_menu(ctx))
 
 
-@router.command("cancel")
+@router.command("cancel", in_flow=True)
 async def cancel(ctx: Context) -> None:
-    had_flow = ctx.state is not None
-    ctx.finish()
-    show_menu(ctx, _("cancel.done") if had_flow else _("cancel.nothing"))
+    """Ends the active flow, or else throws away the one kept aside."""
+    if ctx.state is not None:
+        ctx.finish()
+        show_menu(ctx, _("cancel.done"))
+    elif await conversations.take_suspended(ctx.conn, ctx.user.id, ctx.now,
+                                            ctx.services.open) is not None:
+        show_menu(ctx, _("cancel.kept_deleted"))
+    else:
+        show_menu(ctx, _("cancel.nothing"))
 
 
-@router.command("lang")
+@router.command("resume")
+async def resume(ctx: Context) -> None:
+    await resume_kept(ctx, None)
+
+
+async def resume_kept(ctx: Context, flow_name: str | None) -> bool:
+    """Bring back the flow set aside (only if it is ``flow_name``, when given) at the step it
+    was at; False, having said nothing, when there is none."""
+    if flow_name is not None and await conversations.suspended_flow(
+            ctx.conn, ctx.user.id, ctx.now) != flow_name:
+        return False
+    state = await conversations.take_suspended(ctx.conn, ctx.user.id, ctx.now,
+                                               ctx.services.open)
+    flow = ctx.flows.get(state.flow) if state is not None else None
+    if state is None or flow is None:
+        if flow_name is None:
+            show_menu(ctx, _("resume.nothing"))
+        return False
+    ctx.state = state
+    ctx.note(_("resume.done", flow=flow.describe()))
+    flow.reprompt(ctx)
+    return True
+
+
+@router.command("lang", in_flow=True)
 async def lang_command(ctx: Context) -> None:
     await _set_language(ctx, ctx.incoming.args.strip().lower())
 
 
-@router.choice("lang")
+@router.choice("lang", in_flow=True)
 async def lang_choice(ctx: Context) -> None:
     assert ctx.incoming.choice is not None
     await _set_language(ctx, ctx.incoming.choice.partition(":")[2])
@@ -79,7 +109,12 @@ async def _set_language(ctx: Context, wanted: str) -> None:
     await users.set_language(ctx.conn, ctx.user.id, wanted)
     ctx.language = wanted
     with use_language(wanted):
-        show_menu(ctx, _("lang.changed"))
+        flow = ctx.flows.get(ctx.state.flow) if ctx.state is not None else None
+        if flow is not None:  # go on where they were, in the language they chose
+            ctx.note(_("lang.changed"))
+            flow.reprompt(ctx)
+        else:
+            show_menu(ctx, _("lang.changed"))
 
 
 @router.choice("menu")
@@ -87,9 +122,6 @@ async def menu_choice(ctx: Context) -> None:
     show_menu(ctx, _("menu.title"))
 
 
+@router.choice("checkin")
 async def coming_soon(ctx: Context) -> None:
     show_menu(ctx, _("menu.coming_soon"))
-
-
-for _prefix in ("checkin",):
-    router.choice(_prefix)(coming_soon)

@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 
 from bot import logs
 from bot.channels.base import Channel
+from bot.conversation import menus as numbering
 from bot.conversation.messages import Reply
 from bot.errors import DeliveryError, RetryLater, Undeliverable, Unreachable
 from bot.security.identity import Pseudonyms, open_at_rest
 from bot.security.privacy import Keyring, PrivacyError
 from bot.settings import Settings
-from bot.store import Store, outbox, users
+from bot.store import Store, menus, outbox, users
 from bot.store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -103,9 +104,25 @@ class Delivery:
         await self._release(elsewhere)
         return delivered
 
+    async def _numbered(self, channel: Channel, chat_id: str, reply: Reply) -> Reply:
+        """On a numbered channel, a pushed message's options count on from those the person
+        sees already, so their next number still means what they saw."""
+        if not (channel.capabilities.numbered and reply.options):
+            return reply
+        async with self.store.transaction() as conn:
+            now = self.clock()
+            user_id = await menus.user_of_chat(conn, channel.name,
+                                               self.pseudonyms.chat(channel.name, chat_id))
+            if user_id is None:
+                return reply
+            [reply] = await numbering.numbered(conn, self.keyring, user_id, [reply], now,
+                                               pushed=True)
+        return reply
+
     async def _send(self, channel: Channel, chat_id: str, item: OutboxItem) -> int:
         try:
-            await channel.send(chat_id, Reply.from_json(open_at_rest(self.keyring, item.payload)))
+            reply = Reply.from_json(open_at_rest(self.keyring, item.payload))
+            await channel.send(chat_id, await self._numbered(channel, chat_id, reply))
         except RetryLater as exc:
             await self._retry(channel.name, item, exc)
             return 0

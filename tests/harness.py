@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bot.conversation.dispatch import Dispatcher
-from bot.conversation.messages import Attachment, ChatKind, Incoming, Reply
+from bot.conversation.messages import Attachment, Capabilities, ChatKind, Incoming, Reply
 from bot.errors import DeliveryError
 
 
@@ -64,6 +64,7 @@ class RecordingChannel:
     """A platform that accepts everything (or fails as told) and remembers what it got."""
 
     name: str
+    capabilities: Capabilities = field(default_factory=Capabilities)
     failures: list[DeliveryError] = field(default_factory=list)
     sent: list[tuple[str, Reply]] = field(default_factory=list)
     delay: float = 0.0

@@ -1,11 +1,18 @@
-"""What every channel adapter offers the rest of the bot."""
+"""The channel contract: what every messaging platform offers the rest of the bot.
+
+A channel declares its :class:`~bot.conversation.messages.Capabilities` (buttons or numbered
+options, how many at once, payload bytes, editing, photos, text limit), which the dispatcher
+honours so that handlers never know a platform's limits. It has a lifecycle like
+python-telegram-bot's: ``initialize`` (check the token, learn its own name), ``start``
+(begin receiving), ``stop`` (finish what is in flight), and ``async with`` for all three.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from typing import Protocol
 
-from bot.conversation.messages import Reply
+from bot.conversation.messages import Capabilities, Reply
 
 
 class Channel(Protocol):
@@ -14,6 +21,7 @@ class Channel(Protocol):
     the only errors delivery has to understand."""
 
     name: str
+    capabilities: Capabilities
 
     @property
     def addresses(self) -> Collection[str] | None:

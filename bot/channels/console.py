@@ -11,22 +11,24 @@ import sys
 from collections.abc import Awaitable, Callable, Collection
 from typing import TextIO
 
-from bot.conversation.messages import Incoming, Option, Reply
+from bot.conversation.messages import Capabilities, Incoming, Reply
 
 CHANNEL = "console"
+CAPABILITIES = Capabilities(buttons=False, max_options=9, payload_bytes=64, editing=False,
+                            photos_in=False, photos_out=True, text_limit=4096)
 
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 
 
 class ConsoleChannel:
     name = CHANNEL
+    capabilities = CAPABILITIES
 
     def __init__(self, user_id: str = "console", *, stdin: TextIO | None = None,
                  stdout: TextIO | None = None) -> None:
         self.user_id = user_id
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
-        self._options: tuple[Option, ...] = ()
 
     @property
     def addresses(self) -> Collection[str]:
@@ -39,18 +41,13 @@ class ConsoleChannel:
         lines = [reply.text]
         lines.extend(f"[📷 {number}/{len(reply.photos)}: {_kilobytes(photo)} KB]"
                      for number, photo in enumerate(reply.photos, start=1))
+        # The numbers and what they mean were set by the dispatcher, kept in the database.
         lines.extend(f"  {number}. {option.label}"
-                     for number, option in enumerate(reply.options, start=1))
+                     for number, option in enumerate(reply.options, start=reply.first_number))
         self.stdout.write("\n".join(lines) + "\n\n")
         self.stdout.flush()
-        if reply.options:
-            self._options = reply.options
 
     def to_incoming(self, line: str) -> Incoming:
-        stripped = line.strip()
-        if stripped.isdigit() and 1 <= int(stripped) <= len(self._options):
-            return Incoming(CHANNEL, self.user_id, self.user_id,
-                            choice=self._options[int(stripped) - 1].data)
         return Incoming.from_text(CHANNEL, self.user_id, self.user_id, line)
 
     async def run(self, handle: Handle) -> None:

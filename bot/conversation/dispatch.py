@@ -2,47 +2,115 @@
 
 One database transaction per incoming message: identity, state, the handler's writes and any
 outbox rows commit together. Replies go back to the caller, which sends them after the commit.
+
+The work is an ordered pipeline. *Filters* look at the message alone, before any transaction
+(groups hear only commands, text cleaning) and may drop it. Inside the transaction the
+dispatcher always records a replayable update, resolves the person and their state and sets
+their language; then *middlewares* run in order around the routed handler, each calling
+``call_next`` (see :mod:`bot.conversation.middlewares`). A feature adds a filter or a
+middleware; it does not edit this module.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from bot import logs
+from bot.conversation.flows import Flow
 from bot.conversation.i18n import DEFAULT_LANGUAGE, gettext, use_language
-from bot.conversation.messages import MAX_TEXT, ChatKind, Incoming, Reply
-from bot.conversation.routing import Context, Handler, Router
-from bot.security.identity import open_at_rest, seal_at_rest
+from bot.conversation.messages import Capabilities, Incoming, Reply
+from bot.conversation.routing import Context, Handler, Route, Router
+from bot.errors import RoutingConflict
 from bot.services import Services
 from bot.store import Store, conversations, updates, users
-from bot.text import clean_user_text
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Filter = Callable[[Incoming], Incoming | None]
+Next = Callable[[Context], Awaitable[None]]
+Middleware = Callable[[Context, Next], Awaitable[None]]
+
+DEFAULT_CAPABILITIES = Capabilities()
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Routes:
+    """Every router's commands, button prefixes and flows in one table, checked at start-up
+    so that no two routers claim the same one."""
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        self.commands: dict[str, Route] = {}
+        self.choices: dict[str, Route] = {}
+        self.flows: dict[str, Flow] = {}
+        self.text: Handler | None = None
+        for router in routers:
+            _merge(self.commands, router.commands, router.name)
+            _merge(self.choices, router.choices, router.name)
+            _merge(self.flows, router.flows, router.name)
+            if self.text is None:  # free text goes to the first router that takes it
+                self.text = router.text_handler
+
+    def route(self, incoming: Incoming) -> Route | None:
+        """The command's or the button's route; None for typed text and files."""
+        if incoming.command:
+            return self.commands.get(incoming.command, UNKNOWN_COMMAND)
+        if incoming.choice:
+            return self.choices.get(prefix_of(incoming.choice), STALE_CHOICE)
+        return None
+
+    def handler(self, ctx: Context) -> Handler:
+        route = self.route(ctx.incoming)
+        if route is not None:
+            return route.handler
+        if ctx.state is not None:
+            flow = self.flows.get(ctx.state.flow)
+            if flow is not None:
+                return flow.handle
+            ctx.state = None  # a flow this version no longer has: start afresh
+        return self.text or _unknown_command
+
+
+_Claim = TypeVar("_Claim")
+
+
+def _merge(table: dict[str, _Claim], claims: dict[str, _Claim], router: str) -> None:
+    clash = table.keys() & claims.keys()
+    if clash:
+        raise RoutingConflict(f"router {router!r} claims {sorted(clash)}, claimed already")
+    table.update(claims)
+
+
+def prefix_of(choice: str) -> str:
+    return choice.split(":", 1)[0]
+
+
 class Dispatcher:
     def __init__(self, store: Store, services: Services, routers: Iterable[Router],
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, *, filters: Sequence[Filter] | None = None,
+                 middlewares: Sequence[Middleware] | None = None) -> None:
+        from bot.conversation import middlewares as standard
+
         self.store = store
         self.services = services
         self.clock = clock
-        self.routers = list(routers)
+        self.routes = Routes(routers)
         self.ttl = timedelta(minutes=services.settings.conversation_ttl_minutes)
+        self.channels: dict[str, Capabilities] = {}
+        self.filters = list(standard.FILTERS if filters is None else filters)
+        self.middlewares = list(standard.standard(self) if middlewares is None else middlewares)
 
-    def _seal(self, text: str) -> str:
-        return seal_at_rest(self.services.keyring, text)
+    def register_channel(self, name: str, capabilities: Capabilities) -> None:
+        self.channels[name] = capabilities
 
-    def _open(self, stored: str) -> str:
-        return open_at_rest(self.services.keyring, stored)
+    def capabilities(self, channel: str) -> Capabilities:
+        return self.channels.get(channel, DEFAULT_CAPABILITIES)
 
     async def handle(self, incoming: Incoming, *, update_id: int | None = None) -> list[Reply]:
         """The replies to ``incoming``, after its transaction has committed.
@@ -51,10 +119,11 @@ class Dispatcher:
         retried, maybe to another replica): it is recorded in the same transaction, and a
         delivery this or another replica recorded before gets no replies.
         """
-        if incoming.chat_kind is ChatKind.GROUP and not (incoming.command or incoming.choice):
-            return []  # in police groups the bot reacts only to commands and its own buttons
-        if incoming.text is not None:
-            incoming = replace(incoming, text=clean_user_text(incoming.text, MAX_TEXT))
+        for keep in self.filters:
+            kept = keep(incoming)
+            if kept is None:
+                return []
+            incoming = kept
         now = self.clock()
         language = DEFAULT_LANGUAGE
         try:
@@ -66,46 +135,32 @@ class Dispatcher:
                 pseudonyms = self.services.pseudonyms
                 user, state = await users.resolve_with_state(
                     conn, incoming.channel, pseudonyms.user(incoming.channel, incoming.user_id),
-                    pseudonyms.chat(incoming.channel, incoming.chat_id), now, self._open)
+                    pseudonyms.chat(incoming.channel, incoming.chat_id), now, self.services.open)
                 language = user.language or self.services.settings.default_language
-                ctx = Context(incoming, user, conn, now, self.services, state, language)
+                ctx = Context(incoming, user, conn, now, self.services, state, language,
+                              flows=self.routes.flows)
                 with use_language(language):
-                    handler = self._route(ctx)
-                    await handler(ctx)
+                    await self._run(ctx, 0)
                 if ctx.state is not state or state is not None:
-                    await conversations.save(conn, user.id, ctx.state, now, self.ttl,
-                                             self._seal)
+                    await conversations.save(conn, user.id, ctx.state, now,
+                                             self._ttl(ctx), self.services.seal)
         except Exception as exc:
             logs.event(log, "dispatch.failed", logging.ERROR, channel=incoming.channel,
                        error=type(exc).__name__)
             with use_language(language):
                 return [Reply(gettext("error.internal"))]
-        logs.event(log, "dispatch.handled", channel=incoming.channel, handler=handler.__name__,
-                   replies=len(ctx.replies))
+        logs.event(log, "dispatch.handled", channel=incoming.channel, replies=len(ctx.replies))
         return ctx.replies
 
-    def _route(self, ctx: Context) -> Handler:
-        incoming = ctx.incoming
-        if incoming.command:
-            for router in self.routers:
-                if incoming.command in router.commands:
-                    return router.commands[incoming.command]
-            return _unknown_command
-        if incoming.choice:
-            prefix = incoming.choice.split(":", 1)[0]
-            for router in self.routers:
-                if prefix in router.choices:
-                    return router.choices[prefix]
-            return _stale_choice
-        if ctx.state is not None:
-            for router in self.routers:
-                if ctx.state.flow in router.flows:
-                    return router.flows[ctx.state.flow]
-            ctx.state = None  # a flow this version no longer has: start afresh
-        for router in self.routers:
-            if router.text_handler is not None:
-                return router.text_handler
-        return _unknown_command
+    async def _run(self, ctx: Context, position: int) -> None:
+        if position == len(self.middlewares):
+            await self.routes.handler(ctx)(ctx)
+            return
+        await self.middlewares[position](ctx, lambda ctx: self._run(ctx, position + 1))
+
+    def _ttl(self, ctx: Context) -> timedelta:
+        flow = self.routes.flows.get(ctx.state.flow) if ctx.state is not None else None
+        return flow.ttl if flow is not None and flow.ttl is not None else self.ttl
 
 
 async def _unknown_command(ctx: Context) -> None:
@@ -114,3 +169,7 @@ async def _unknown_command(ctx: Context) -> None:
 
 async def _stale_choice(ctx: Context) -> None:
     ctx.reply(gettext("error.stale_choice"))
+
+
+UNKNOWN_COMMAND = Route(_unknown_command)
+STALE_CHOICE = Route(_stale_choice)

@@ -72,6 +72,29 @@ class Option:
 
     label: str
     data: str
+    keep: bool = False
+    """Shown on every page when a long list is paged ("choose by province", "menu")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can show, declared by the channel and honoured by the dispatcher, so
+    that handlers never need to know how many buttons a platform allows."""
+
+    buttons: bool = True
+    """Options are tappable buttons; without, they are numbered lines to answer with a number."""
+    max_options: int = 10
+    """Options in one message before a list is paged."""
+    payload_bytes: int = 64
+    editing: bool = False
+    """A reply can replace the message a button was pressed on."""
+    photos_in: bool = True
+    photos_out: bool = True
+    text_limit: int = 4096
+
+    @property
+    def numbered(self) -> bool:
+        return not self.buttons
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +105,8 @@ class Reply:
     """Replace the message the user pressed a button on, where the platform can."""
     photos: tuple[bytes, ...] = ()
     """Pictures sent with the text (JPEG). Only direct replies carry them: never queued."""
+    first_number: int = 1
+    """On a numbered channel, the number of the first option (later ones count on)."""
 
     def to_json(self) -> str:
         payload = {"text": self.text, "options": [asdict(option) for option in self.options],

@@ -228,3 +228,35 @@ button_payloads = Table(
     Column("data", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False, index=True),
 )
+
+suspended_conversations = Table(
+    "suspended_conversations",
+    metadata,
+    # a flow set aside by an interruption, kept for /resume: one per user, sealed like the state
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("flow", String(32), nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+option_menus = Table(
+    "option_menus",
+    metadata,
+    # what each number means on a channel without buttons: with the conversation, not in a
+    # process, so it survives restarts and replicas
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("entries", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+option_lists = Table(
+    "option_lists",
+    metadata,
+    # a list too long for one message, shown a page at a time; the id is random
+    Column("id", String(24), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.conversation.dispatch import Dispatcher
+from bot.conversation.flows import Flow
 from bot.conversation.messages import ChatKind, Incoming
 from bot.conversation.routing import Context, Router
 from bot.services import Services
@@ -51,21 +52,31 @@ async def test_language_button_switches_back(store: Store, settings: Settings,
 def _counting_flow() -> Router:
     """A three-step flow that remembers what it was told, to test the state machinery."""
     router = Router("counting")
+    flow = router.flow(Flow("counting"))
 
     @router.command("count")
     async def begin(ctx: Context) -> None:
-        ctx.begin("counting", "first")
+        flow.begin(ctx)
+
+    @flow.step("first", fills="first")
+    def ask_first(ctx: Context) -> None:
         ctx.reply("first?")
 
-    @router.flow("counting")
-    async def step(ctx: Context) -> None:
+    @flow.step("second")
+    def ask_second(ctx: Context) -> None:
+        ctx.reply("second?")
+
+    @flow.on_text("first")
+    async def first(ctx: Context, text: str) -> None:
         assert ctx.state is not None
-        if ctx.state.step == "first":
-            ctx.goto("second", first=ctx.incoming.text)
-            ctx.reply("second?")
-        else:
-            ctx.reply(f"{ctx.state.data['first']}+{ctx.incoming.text}")
-            ctx.finish()
+        ctx.state.data["first"] = text
+        flow.advance(ctx)
+
+    @flow.on_text("second")
+    async def second(ctx: Context, text: str) -> None:
+        assert ctx.state is not None
+        ctx.reply(f"{ctx.state.data['first']}+{text}")
+        ctx.finish()
 
     return router
 

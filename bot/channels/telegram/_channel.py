@@ -56,7 +56,7 @@ from bot.channels.telegram._updates import (
 )
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.i18n import gettext, use_language
-from bot.conversation.messages import Attachment, Reply
+from bot.conversation.messages import Attachment, Capabilities, Reply
 from bot.errors import ConfigError, RetryLater, Undeliverable, Unreachable
 from bot.security.identity import open_at_rest, seal_at_rest
 from bot.store import outbox, updates, users
@@ -67,6 +67,9 @@ __all__ = ["CHANNEL", "WEBHOOK_PATH", "Budgets", "TelegramChannel"]
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
+# Inline keyboards allow 100 buttons, but a list past ten is read better a page at a time.
+CAPABILITIES = Capabilities(buttons=True, max_options=10, payload_bytes=64, editing=True,
+                            photos_in=True, photos_out=True, text_limit=4096)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 POLL_TIMEOUT = 30
@@ -145,6 +148,7 @@ class TelegramChannel:
     server first. :meth:`send` is what outbox delivery uses."""
 
     name = CHANNEL
+    capabilities = CAPABILITIES
 
     def __init__(self, dispatcher: Dispatcher, *, limiter: RateLimiter | None = None) -> None:
         self.dispatcher = dispatcher
