@@ -54,7 +54,9 @@ class CallbackData:
     @classmethod
     def unpack(cls, data: str | None) -> Self:
         """The button behind ``data``; :class:`BadCallback` when it is not one of ours."""
-        prefix, *values = (data or "").split(SEPARATOR)
+        if not data or "\x00" in data or not data.isprintable() or not _encodes(data):
+            raise BadCallback(cls.prefix)  # never ours: a forged or mangled press
+        prefix, *values = data.split(SEPARATOR)
         fields = dataclasses.fields(cast("type[DataclassInstance]", cls))
         if prefix != cls.prefix or len(values) > len(fields):
             raise BadCallback(cls.prefix)
@@ -63,6 +65,14 @@ class CallbackData:
         for field, text in zip(fields, values + [""] * (len(fields) - len(values)), strict=True):
             arguments[field.name] = _convert(hints[field.name], text, cls.prefix)
         return cls(**arguments)
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 def _convert(kind: Any, text: str, prefix: str) -> Any:

@@ -1,0 +1,192 @@
+"""The conversation platform on both stores, through the report flow as citizens use it:
+interruptions, expiry, restarts on a numbered channel, pushed messages, long lists."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.channels.console import CAPABILITIES as CONSOLE
+from bot.conversation.dispatch import Dispatcher
+from bot.conversation.messages import Option, Reply
+from bot.security.identity import seal_at_rest
+from bot.services import Services
+from bot.settings import Settings
+from bot.store import Store, outbox
+from handlers import routers
+from scheduler.delivery import Delivery
+from tests.conftest import FakeClock, StoreFactory
+from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel
+
+
+@pytest.fixture
+def dispatcher(store: Store, services: Services, clock: FakeClock) -> Dispatcher:
+    return Dispatcher(store, services, routers(), clock=clock)
+
+
+def console(dispatcher: Dispatcher, user: str = "c1") -> Chat:
+    dispatcher.register_channel("console", CONSOLE)
+    return Chat(dispatcher, "console", user)
+
+
+def number_of(chat: Chat, prefix: str) -> str:
+    """The number the console shows for the first option whose data starts with ``prefix``."""
+    reply = chat.last
+    for offset, option in enumerate(reply.options):
+        if option.data.startswith(prefix):
+            return str(reply.first_number + offset)
+    raise AssertionError(f"no option {prefix!r} in {reply.options}")
+
+
+async def test_another_routers_button_keeps_the_draft_and_the_question_is_answered(
+        dispatcher: Dispatcher) -> None:
+    chat = Chat(dispatcher, "telegram", "701")
+    await chat.press("report")
+    await chat.press("rp:cat:dealing")
+    [asked] = await chat.press("faq")  # an older "ask a question" button, higher in the chat
+    assert "/resume" in asked.text
+    [answer] = await chat.say("ma túy đá là gì")
+    assert "methamphetamine" in answer.text.lower() and "rp:com:" not in str(answer.options)
+    [resumed] = await chat.say("/resume")
+    assert "xã" in resumed.text and any(o.data == "rp:provs" for o in resumed.options)
+    await chat.say(BEN_THANH)
+    await chat.press(chat.option("rp:com:"))
+    assert "ở đâu" in chat.last.text.lower() or "địa điểm" in chat.last.text.lower()
+
+
+async def test_starting_a_report_again_brings_back_the_kept_draft(
+        dispatcher: Dispatcher) -> None:
+    chat = Chat(dispatcher, "telegram", "702")
+    await chat.press("report")
+    await chat.press("rp:cat:online")
+    await chat.say("/help")
+    [back] = await chat.press("report")
+    assert "rp:provs" in str(back.options)  # the commune step, category kept
+
+
+async def test_an_expired_draft_says_so_instead_of_answering_from_the_faq(
+        dispatcher: Dispatcher, settings: Settings, clock: FakeClock) -> None:
+    chat = Chat(dispatcher, "telegram", "703")
+    await chat.press("report")
+    await chat.press("rp:cat:dealing")
+    await chat.say(BEN_THANH)
+    await chat.press(chat.option("rp:com:"))
+    clock.advance(minutes=settings.conversation_ttl_minutes + 1)
+    [reply] = await chat.say("Quán nước đầu hẻm 12")
+    assert "hết hạn" in reply.text and "report" in [o.data for o in reply.options]
+
+
+async def test_editing_a_field_before_the_commune_then_the_follow_up_button(
+        dispatcher: Dispatcher) -> None:
+    chat = Chat(dispatcher, "telegram", "704")
+    await chat.press("report")
+    await chat.press("rp:cat:dealing")
+    for press in ("rp:edit:description", "rp:fu:yes", "rp:fu:yes"):
+        [reply] = await chat.press(press)
+        assert "lỗi" not in reply.text.lower()
+    assert "rp:provs" in str(chat.last.options)  # still asked for the commune, nothing lost
+
+
+async def test_console_numbers_survive_a_restart_at_the_summary(
+        store_factory: StoreFactory, services: Services, clock: FakeClock) -> None:
+    first = console(Dispatcher(await store_factory.open(), services, routers(), clock=clock))
+    await first.say(number_of(await _menu(first), "report"))
+    await first.say(number_of(first, "rp:cat:dealing"))
+    await first.say(BEN_THANH)
+    await first.say(number_of(first, "rp:com:"))
+    await first.say("Quán nước đầu hẻm 12")
+    await first.say("Hai người đi xe máy giao gói nhỏ")
+    await first.say(number_of(first, "rp:fu:no"))
+    send = number_of(first, "rp:send")
+    restarted = console(Dispatcher(await store_factory.open(), Services(services.settings),
+                                   routers(), clock=clock))
+    [sent] = await restarted.say(send)
+    assert TICKET.search(sent.text), sent.text
+
+
+async def _menu(chat: Chat) -> Chat:
+    await chat.say("/start")
+    return chat
+
+
+async def test_a_pushed_message_does_not_change_what_the_next_number_means(
+        store: Store, services: Services, dispatcher: Dispatcher, clock: FakeClock) -> None:
+    chat = console(dispatcher)
+    terminal = RecordingChannel("console", capabilities=CONSOLE)
+
+    async def push(key: str) -> Reply:
+        async with store.transaction() as conn:
+            notice = Reply("Tin báo đã được tiếp nhận.", (Option("Xem", "st:AAAA-BBBB-CCCC"),))
+            await outbox.enqueue(conn, channel="console",
+                                 chat_id=seal_at_rest(services.keyring, "c1"),
+                                 payload=seal_at_rest(services.keyring, notice.to_json()),
+                                 dedupe_key=key, due_at=clock(), now=clock())
+        await Delivery(store, {"console": terminal}, services.settings, clock,
+                       services.keyring).drain()
+        return terminal.sent[-1][1]
+
+    await chat.say("/start")
+    report_number = number_of(chat, "report")
+    pushed = await push("notice-1")
+    assert pushed.first_number > len(chat.last.options)  # counts on from the menu on screen
+    [reply] = await chat.say(report_number)
+    assert "rp:cat:dealing" in str(reply.options)  # still the menu's "report"
+    pushed = await push("notice-2")
+    [status] = await chat.say(str(pushed.first_number))
+    assert "AAAA-BBBB-CCCC" in status.text or "mã phiếu" in status.text.lower()
+
+
+async def test_a_number_that_is_not_on_screen_gets_the_range(dispatcher: Dispatcher) -> None:
+    chat = console(dispatcher)
+    await chat.say("/start")
+    [reply] = await chat.say("42")
+    assert "42" in reply.text and f"1 đến {len(chat.replies[0].options)}" in reply.text
+
+
+async def test_provinces_come_a_page_at_a_time_in_name_order(dispatcher: Dispatcher) -> None:
+    chat = Chat(dispatcher, "telegram", "705")
+    await chat.press("report")
+    await chat.press("rp:cat:dealing")
+    [page] = await chat.press("rp:provs")
+    assert len(page.options) <= 10
+    names = [o.label for o in page.options if o.data.startswith("rp:prov:")]
+    assert names[0] == "An Giang" and names == sorted(names, key=_folded)
+    seen = list(names)
+    while any(o.data.startswith("pg:") and "›" in o.label for o in chat.last.options):
+        [page] = await chat.press(next(o.data for o in chat.last.options
+                                       if o.data.startswith("pg:") and "›" in o.label))
+        assert page.edit and len(page.options) <= 10
+        seen += [o.label for o in page.options if o.data.startswith("rp:prov:")]
+    assert len(seen) == 34 and "Hồ Chí Minh" in " ".join(seen)
+
+
+def _folded(name: str) -> str:
+    from bot.text import fold
+
+    return fold(name)
+
+
+async def test_a_name_shared_by_many_communes_lists_them_all(
+        dispatcher: Dispatcher, services: Services) -> None:
+    shared = services.communes.search("tan hiep", limit=30)
+    assert len(shared) > 5
+    chat = Chat(dispatcher, "telegram", "706")
+    await chat.press("report")
+    await chat.press("rp:cat:dealing")
+    await chat.say("tan hiep")
+    offered = [o.data for o in chat.last.options if o.data.startswith("rp:com:")]
+    while any(o.data.startswith("pg:") and "›" in o.label for o in chat.last.options):
+        await chat.press(next(o.data for o in chat.last.options
+                              if o.data.startswith("pg:") and "›" in o.label))
+        offered += [o.data for o in chat.last.options if o.data.startswith("rp:com:")]
+        assert "rp:provs" in str(chat.last.options)  # kept on every page
+    assert len(offered) == len(shared)
+
+
+async def test_a_report_nobody_can_receive_yet_is_not_promised_to_the_police(
+        dispatcher: Dispatcher) -> None:
+    from tests.harness import file_report
+
+    chat = Chat(dispatcher, "telegram", "707")
+    await file_report(chat)
+    assert "chưa có công an" in chat.last.text.lower()
+    assert "sẽ tiếp nhận và xác minh" not in chat.last.text
