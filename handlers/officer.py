@@ -39,7 +39,7 @@ router = Router("officer")
 QUESTION_FLOW = "police_question"
 NOTE_FLOW = "police_note"
 TEXT_FLOWS = (QUESTION_FLOW, NOTE_FLOW)
-LIST_LIMIT = 20
+LIST_LIMIT = 200  # shown ten at a time by the pager; beyond this, /report TICKET
 THREAD_LIMIT = 10
 JOIN_ATTEMPTS = 5
 """Wrong invite codes one person may try per :data:`JOIN_WINDOW`; codes carry 60 bits."""
