@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,7 +22,7 @@ from bot.conversation.callbacks import CallbackData
 from bot.conversation.flows import Flow
 from bot.conversation.messages import Incoming, Option, Reply
 from bot.services import Services
-from bot.store import audit, outbox
+from bot.store import audit
 from bot.store.conversations import Conversation
 from bot.store.users import User
 
@@ -67,12 +67,6 @@ class Context:
 
     def finish(self) -> None:
         self.state = None
-
-    async def enqueue(self, *, channel: str, chat_id: str, reply: Reply, dedupe_key: str,
-                      delay: timedelta = timedelta()) -> bool:
-        return await outbox.enqueue(self.conn, channel=channel, chat_id=chat_id,
-                                    payload=reply.to_json(), dedupe_key=dedupe_key,
-                                    due_at=self.now + delay, now=self.now)
 
     async def audit(self, action: str, subject: str | None = None,
                     detail: str | None = None) -> None:

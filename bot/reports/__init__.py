@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.conversation.i18n import gettext as _
 from bot.conversation.i18n import use_language
 from bot.conversation.messages import Option, Reply
-from bot.security.identity import seal_at_rest
+from bot.conversation.proactive import push
 from bot.security.privacy import Keyring
 from bot.settings import Settings
 from bot.store import officers as inboxes
-from bot.store import outbox, reports
+from bot.store import reports
 from bot.store.officers import Inbox
 from bot.store.reports import Report
 
@@ -145,14 +145,6 @@ def card_actions(report: Report, photos: int) -> list[Option]:
     return options
 
 
-async def _queue(conn: AsyncConnection, keyring: Keyring, channel: str, chat_id: str,
-                 reply: Reply, *, dedupe_key: str, due_at: datetime, now: datetime) -> None:
-    """Queue ``reply`` with its text sealed: it may quote the reporter's words."""
-    await outbox.enqueue(conn, channel=channel, chat_id=chat_id,
-                         payload=seal_at_rest(keyring, reply.to_json()), dedupe_key=dedupe_key,
-                         due_at=due_at, now=now)
-
-
 def parse_admin_chat(value: str | None) -> tuple[str, str] | None:
     """``PCMT_ADMIN_CHAT`` is ``channel:chat_id``, e.g. ``telegram:-1001234``."""
     if not value or ":" not in value:
@@ -198,9 +190,9 @@ async def route(conn: AsyncConnection, report: Report, *, keyring: Keyring, sett
     for target in recipients:
         with use_language(target.language):
             reply = card(report, content, place, photos)
-        await _queue(conn, keyring, target.channel, target.chat_id, reply,
-                     dedupe_key=f"report:{report.id}:card:{target.channel}:{target.chat_id}",
-                     due_at=now + delay, now=now)
+        await push(conn, keyring, channel=target.channel, chat_id=target.chat_id, reply=reply,
+                   dedupe_key=f"report:{report.id}:card:{target.channel}:{target.chat_id}",
+                   due_at=now + delay, now=now)
     await reports.set_routed(conn, report.id, level)
     return level
 
@@ -220,9 +212,9 @@ async def notify(conn: AsyncConnection, report: Report, *, keyring: Keyring, set
         with use_language(target.language):
             reply = Reply(_(text_id, ticket=report.ticket, **params),
                           (Option(_("police.action.open"), f"r:view:{report.ticket}"),))
-        await _queue(conn, keyring, target.channel, target.chat_id, reply,
-                     dedupe_key=f"report:{report.id}:{dedupe}:{target.channel}:{target.chat_id}",
-                     due_at=now, now=now)
+        await push(conn, keyring, channel=target.channel, chat_id=target.chat_id, reply=reply,
+                   dedupe_key=f"report:{report.id}:{dedupe}:{target.channel}:{target.chat_id}",
+                   due_at=now, now=now)
     return len(recipients)
 
 
@@ -261,6 +253,6 @@ async def relay_to_reporter(conn: AsyncConnection, report: Report, *, keyring: K
             params["status"] = status_label(status_id)
         reply = Reply(_(text_id, ticket=report.ticket, **params),
                       (Option(_("status.open"), f"st:{report.ticket}"),))
-    await _queue(conn, keyring, address.channel, seal_at_rest(keyring, address.chat_id), reply,
-                 dedupe_key=f"report:{report.id}:{dedupe}", due_at=now, now=now)
+    await push(conn, keyring, channel=address.channel, chat_id=address.chat_id, reply=reply,
+               dedupe_key=f"report:{report.id}:{dedupe}", due_at=now, now=now, private=True)
     return True

@@ -7,6 +7,7 @@ import pytest
 
 from bot.channels.console import CAPABILITIES as CONSOLE
 from bot.conversation.dispatch import Dispatcher
+from bot.conversation.i18n import gettext
 from bot.conversation.messages import Option, Reply
 from bot.security.identity import seal_at_rest
 from bot.services import Services
@@ -190,3 +191,30 @@ async def test_a_report_nobody_can_receive_yet_is_not_promised_to_the_police(
     await file_report(chat)
     assert "chưa có công an" in chat.last.text.lower()
     assert "sẽ tiếp nhận và xác minh" not in chat.last.text
+
+
+async def test_a_job_opens_a_flow_and_queues_its_first_prompt_in_one_transaction(
+        store: Store, services: Services, dispatcher: Dispatcher, clock: FakeClock) -> None:
+    from datetime import timedelta
+
+    from bot.conversation.proactive import open_flow
+    from bot.store import users
+    from handlers.report import STATUS
+
+    chat = Chat(dispatcher, "telegram", "708")
+    await chat.say("/start")
+    async with store.transaction() as conn:
+        pseudonyms = services.pseudonyms
+        user = await users.resolve(conn, "telegram", pseudonyms.user("telegram", "708"),
+                                   pseudonyms.chat("telegram", "708"), clock())
+        assert await open_flow(conn, services, STATUS, user=user, channel="telegram",
+                               chat_id="708", language="vi", dedupe_key="job-1", now=clock(),
+                               ttl=timedelta(hours=1))
+        assert not await open_flow(conn, services, STATUS, user=user, channel="telegram",
+                                   chat_id="708", language="vi", dedupe_key="job-1",
+                                   now=clock(), ttl=timedelta(hours=1))
+    phone = RecordingChannel("telegram")
+    await Delivery(store, {"telegram": phone}, services.settings, clock, services.keyring).drain()
+    assert phone.texts_to("708") == [gettext("status.ask_ticket")]
+    [reply] = await chat.say("AAAA-BBBB-CCCC")  # answered by the opened flow, not the FAQ
+    assert reply.text == gettext("status.not_found")

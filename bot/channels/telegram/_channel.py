@@ -57,9 +57,10 @@ from bot.channels.telegram._updates import (
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.i18n import gettext, use_language
 from bot.conversation.messages import Attachment, Capabilities, Reply
+from bot.conversation.proactive import push
 from bot.errors import ConfigError, RetryLater, Undeliverable, Unreachable
 from bot.security.identity import open_at_rest, seal_at_rest
-from bot.store import outbox, updates, users
+from bot.store import updates, users
 from bot.web import WebServer
 
 __all__ = ["CHANNEL", "WEBHOOK_PATH", "Budgets", "TelegramChannel"]
@@ -443,10 +444,9 @@ class TelegramChannel:
         due = now + timedelta(seconds=exc.retry_after or 0)
         async with self.dispatcher.store.transaction() as conn:
             for index in range(first, len(replies)):
-                await outbox.enqueue(
-                    conn, channel=CHANNEL, chat_id=seal_at_rest(keyring, chat_id),
-                    payload=seal_at_rest(keyring, replies[index].to_json()),
-                    dedupe_key=f"{CHANNEL}:update:{update_id}:{index}", due_at=due, now=now)
+                await push(conn, keyring, channel=CHANNEL, chat_id=chat_id, reply=replies[index],
+                           dedupe_key=f"{CHANNEL}:update:{update_id}:{index}", due_at=due,
+                           now=now, private=True)
         logs.event(log, "telegram.reply_queued", logging.WARNING, reason=exc.reason,
                    replies=len(replies) - first)
 
