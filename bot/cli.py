@@ -197,7 +197,8 @@ async def _admin_invite(settings: Settings, services: Services, role: str, commu
                         province_code: str, hours: float) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from bot.security.privacy import VIETNAM, new_ticket_code
+    from bot.clock import VIETNAM
+    from bot.security.privacy import new_ticket_code
     from bot.store import audit, officers
     from handlers.officer import invite_hash
 

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.clock import time_bucket
 from bot.reports import Address, Content, Place, route
-from bot.security.privacy import Keyring, new_ticket_code, time_bucket
+from bot.security.privacy import Keyring, new_ticket_code
 from bot.settings import Settings
 from bot.store import audit, reports
 from bot.text import fold

@@ -16,9 +16,7 @@ import math
 import re
 import secrets
 import unicodedata
-from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -28,10 +26,7 @@ from PIL import Image, ImageOps
 
 from bot.errors import PcmtError
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-
 Purpose = Literal["content", "handle"]
-PartOfDay = Literal["night", "morning", "afternoon", "evening"]
 RejectReason = Literal["not_image", "too_large", "too_many_pixels"]
 
 MIN_SECRET_BYTES = 32
@@ -210,18 +205,6 @@ def normalize_ticket_code(text: str) -> str | None:
 
 def _group(symbols: str) -> str:
     return "-".join(symbols[i:i + TICKET_GROUP] for i in range(0, len(symbols), TICKET_GROUP))
-
-
-# --- time ------------------------------------------------------------------------------------
-
-def time_bucket(moment: datetime, tz: ZoneInfo = VIETNAM) -> tuple[date, PartOfDay]:
-    """The local day and the quarter of it (night 0-6h, morning 6-12h, afternoon 12-18h,
-    evening 18-24h): all police learn of when a report arrived."""
-    if moment.tzinfo is None:
-        raise ValueError("time_bucket needs an aware datetime")
-    local = moment.astimezone(tz)
-    parts: tuple[PartOfDay, ...] = ("night", "morning", "afternoon", "evening")
-    return local.date(), parts[local.hour // 6]
 
 
 # --- pictures --------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import re
 import struct
 import zipfile
 import zlib
-from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -28,7 +27,6 @@ from bot.security.privacy import (
     new_ticket_code,
     normalize_ticket_code,
     sanitize_image,
-    time_bucket,
 )
 
 MASTER = bytes(range(32))
@@ -236,34 +234,6 @@ def test_normalize_round_trip(symbols: str) -> None:
     assert canonical is not None
     assert canonical.replace("-", "") == symbols
     assert normalize_ticket_code(canonical.lower()) == canonical
-
-
-# --- time buckets ----------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("utc", "expected"), [
-    (datetime(2026, 3, 1, 16, 59, 59, tzinfo=UTC), (date(2026, 3, 1), "evening")),
-    (datetime(2026, 3, 1, 17, 0, tzinfo=UTC), (date(2026, 3, 2), "night")),
-    (datetime(2026, 3, 1, 22, 59, 59, tzinfo=UTC), (date(2026, 3, 2), "night")),
-    (datetime(2026, 3, 1, 23, 0, tzinfo=UTC), (date(2026, 3, 2), "morning")),
-    (datetime(2026, 3, 2, 4, 59, 59, tzinfo=UTC), (date(2026, 3, 2), "morning")),
-    (datetime(2026, 3, 2, 5, 0, tzinfo=UTC), (date(2026, 3, 2), "afternoon")),
-    (datetime(2026, 3, 2, 10, 59, 59, tzinfo=UTC), (date(2026, 3, 2), "afternoon")),
-    (datetime(2026, 3, 2, 11, 0, tzinfo=UTC), (date(2026, 3, 2), "evening")),
-    (datetime(2025, 12, 31, 17, 30, tzinfo=UTC), (date(2026, 1, 1), "night")),
-])
-def test_time_bucket_in_vietnam(utc: datetime, expected: tuple[date, str]) -> None:
-    assert time_bucket(utc) == expected
-
-
-def test_time_bucket_converts_any_zone() -> None:
-    paris_summer = timezone(timedelta(hours=2))
-    assert time_bucket(datetime(2026, 7, 1, 7, 0, tzinfo=paris_summer)) == (date(2026, 7, 1),
-                                                                            "afternoon")
-
-
-def test_time_bucket_refuses_naive_times() -> None:
-    with pytest.raises(ValueError):
-        time_bucket(datetime(2026, 3, 1, 12, 0))
 
 
 # --- pictures: helpers -----------------------------------------------------------------------
