@@ -33,7 +33,6 @@ CATEGORIES = ("dealing", "gathering", "cultivation", "trafficking", "online", "d
               "minors", "other")
 MAX_TEXT = 2000
 """Longest text kept for one field of a report, a question or an answer."""
-STATUSES = ("new", "acknowledged", "verifying", "handled", "unfounded", "spam")
 
 
 def category_label(category: str) -> str:
