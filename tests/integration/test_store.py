@@ -5,16 +5,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, func, inspect, select
 
 from bot.store import Store, conversations, users
 from bot.store.conversations import Conversation
-from bot.store.schema import metadata
+from bot.store.schema import identities, metadata
 from tests.conftest import FakeClock, StoreFactory
 
 
@@ -32,9 +32,15 @@ async def test_migrations_from_empty_database_match_the_schema(store: Store) -> 
 
 
 async def test_upgrade_twice_is_harmless(store_factory: StoreFactory) -> None:
-    await store_factory.open()
+    first = await store_factory.open()
+    async with first.transaction() as conn:
+        await users.resolve(conn, "console", "kept", "kept", datetime.now(UTC))
     second = await store_factory.open()
     await second.upgrade()
+    async with second.transaction() as conn:
+        tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        kept = (await conn.execute(select(func.count()).select_from(identities))).scalar_one()
+    assert tables >= set(metadata.tables) and kept == 1  # nothing recreated, nothing lost
 
 
 async def test_identity_resolves_to_the_same_user(store: Store, clock: FakeClock) -> None:

@@ -182,7 +182,7 @@ async def test_a_long_text_is_split_with_the_options_on_the_last_part(tmp_path: 
         parts = bot.server.messages_to(510)
         assert len(parts) == 3
         visible = [part.message["text"] for part in parts if part.message]
-        assert all(len(text) <= 4096 for text in visible)
+        assert len(visible) == 3 and all(len(text) <= 4096 for text in visible)
         assert all(text.endswith(".") for text in visible)  # cut between sentences
         assert " ".join(visible).count("<và>") == 180
         assert [part.reply_markup is not None for part in parts] == [False] * (

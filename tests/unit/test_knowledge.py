@@ -220,7 +220,7 @@ def test_suggestions_never_repeat_the_answer(kb: KnowledgeBase) -> None:
     answer = kb.answer("cần sa là gì")
     assert answer.entry is not None
     assert answer.entry not in answer.suggestions
-    assert all(e.lang == "vi" for e in answer.suggestions)
+    assert answer.suggestions and all(e.lang == "vi" for e in answer.suggestions)
 
 
 # --- safety -----------------------------------------------------------------------------------
