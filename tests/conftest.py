@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -23,6 +24,9 @@ from bot.geo import Commune, Province, load_communes
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store, communes
+
+if TYPE_CHECKING:
+    from tests.world import World
 
 POSTGRES_URL = os.environ.get(
     "PCMT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -121,3 +125,11 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def services(settings: Settings) -> Services:
     return Services(settings)
+
+
+@pytest.fixture
+async def world(store: Store, services: Services, clock: FakeClock) -> World:
+    """Store, services, clock and dispatcher together (see :mod:`tests.world`)."""
+    from tests.world import World
+
+    return await World.build(store, services, clock)

@@ -3,30 +3,16 @@ interruptions, expiry, restarts on a numbered channel, pushed messages, long lis
 
 from __future__ import annotations
 
-import pytest
-
 from bot.channels.console import CAPABILITIES as CONSOLE
-from bot.conversation.dispatch import Dispatcher
 from bot.conversation.i18n import gettext
 from bot.conversation.messages import Option, Reply
 from bot.security.identity import seal_at_rest
 from bot.services import Services
 from bot.settings import Settings
-from bot.store import Store, outbox
-from handlers import routers
-from scheduler.delivery import Delivery
+from bot.store import outbox
 from tests.conftest import FakeClock, StoreFactory
 from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel
-
-
-@pytest.fixture
-def dispatcher(store: Store, services: Services, clock: FakeClock) -> Dispatcher:
-    return Dispatcher(store, services, routers(), clock=clock)
-
-
-def console(dispatcher: Dispatcher, user: str = "c1") -> Chat:
-    dispatcher.register_channel("console", CONSOLE)
-    return Chat(dispatcher, "console", user)
+from tests.world import World
 
 
 def number_of(chat: Chat, prefix: str) -> str:
@@ -39,8 +25,8 @@ def number_of(chat: Chat, prefix: str) -> str:
 
 
 async def test_another_routers_button_keeps_the_draft_and_the_question_is_answered(
-        dispatcher: Dispatcher) -> None:
-    chat = Chat(dispatcher, "telegram", "701")
+        world: World) -> None:
+    chat = world.citizen("701")
     await chat.press("report")
     await chat.press("rp:cat:dealing")
     [asked] = await chat.press("faq")  # an older "ask a question" button, higher in the chat
@@ -55,8 +41,8 @@ async def test_another_routers_button_keeps_the_draft_and_the_question_is_answer
 
 
 async def test_starting_a_report_again_brings_back_the_kept_draft(
-        dispatcher: Dispatcher) -> None:
-    chat = Chat(dispatcher, "telegram", "702")
+        world: World) -> None:
+    chat = world.citizen("702")
     await chat.press("report")
     await chat.press("rp:cat:online")
     await chat.say("/help")
@@ -65,8 +51,8 @@ async def test_starting_a_report_again_brings_back_the_kept_draft(
 
 
 async def test_an_expired_draft_says_so_instead_of_answering_from_the_faq(
-        dispatcher: Dispatcher, settings: Settings, clock: FakeClock) -> None:
-    chat = Chat(dispatcher, "telegram", "703")
+        world: World, settings: Settings, clock: FakeClock) -> None:
+    chat = world.citizen("703")
     await chat.press("report")
     await chat.press("rp:cat:dealing")
     await chat.say(BEN_THANH)
@@ -77,8 +63,8 @@ async def test_an_expired_draft_says_so_instead_of_answering_from_the_faq(
 
 
 async def test_editing_a_field_before_the_commune_then_the_follow_up_button(
-        dispatcher: Dispatcher) -> None:
-    chat = Chat(dispatcher, "telegram", "704")
+        world: World) -> None:
+    chat = world.citizen("704")
     await chat.press("report")
     await chat.press("rp:cat:dealing")
     for press in ("rp:edit:description", "rp:fu:yes", "rp:fu:yes"):
@@ -89,7 +75,8 @@ async def test_editing_a_field_before_the_commune_then_the_follow_up_button(
 
 async def test_console_numbers_survive_a_restart_at_the_summary(
         store_factory: StoreFactory, services: Services, clock: FakeClock) -> None:
-    first = console(Dispatcher(await store_factory.open(), services, routers(), clock=clock))
+    world = await World.build(await store_factory.open(), services, clock)
+    first = world.console("c1")
     await first.say(number_of(await _menu(first), "report"))
     await first.say(number_of(first, "rp:cat:dealing"))
     await first.say(BEN_THANH)
@@ -98,8 +85,7 @@ async def test_console_numbers_survive_a_restart_at_the_summary(
     await first.say("Hai người đi xe máy giao gói nhỏ")
     await first.say(number_of(first, "rp:fu:no"))
     send = number_of(first, "rp:send")
-    restarted = console(Dispatcher(await store_factory.open(), Services(services.settings),
-                                   routers(), clock=clock))
+    restarted = world.restarted(await store_factory.open()).console("c1")
     [sent] = await restarted.say(send)
     assert TICKET.search(sent.text), sent.text
 
@@ -110,8 +96,9 @@ async def _menu(chat: Chat) -> Chat:
 
 
 async def test_a_pushed_message_does_not_change_what_the_next_number_means(
-        store: Store, services: Services, dispatcher: Dispatcher, clock: FakeClock) -> None:
-    chat = console(dispatcher)
+        world: World) -> None:
+    store, services, clock = world.store, world.services, world.clock
+    chat = world.console("c1")
     terminal = RecordingChannel("console", capabilities=CONSOLE)
 
     async def push(key: str) -> Reply:
@@ -121,8 +108,7 @@ async def test_a_pushed_message_does_not_change_what_the_next_number_means(
                                  chat_id=seal_at_rest(services.keyring, "c1"),
                                  payload=seal_at_rest(services.keyring, notice.to_json()),
                                  dedupe_key=key, due_at=clock(), now=clock())
-        await Delivery(store, {"console": terminal}, services.settings, clock,
-                       services.keyring).drain()
+        await world.delivery(terminal).drain()
         return terminal.sent[-1][1]
 
     await chat.say("/start")
@@ -136,15 +122,15 @@ async def test_a_pushed_message_does_not_change_what_the_next_number_means(
     assert "AAAA-BBBB-CCCC" in status.text or "mã phiếu" in status.text.lower()
 
 
-async def test_a_number_that_is_not_on_screen_gets_the_range(dispatcher: Dispatcher) -> None:
-    chat = console(dispatcher)
+async def test_a_number_that_is_not_on_screen_gets_the_range(world: World) -> None:
+    chat = world.console("c1")
     await chat.say("/start")
     [reply] = await chat.say("42")
     assert "42" in reply.text and f"1 đến {len(chat.replies[0].options)}" in reply.text
 
 
-async def test_provinces_come_a_page_at_a_time_in_name_order(dispatcher: Dispatcher) -> None:
-    chat = Chat(dispatcher, "telegram", "705")
+async def test_provinces_come_a_page_at_a_time_in_name_order(world: World) -> None:
+    chat = world.citizen("705")
     await chat.press("report")
     await chat.press("rp:cat:dealing")
     [page] = await chat.press("rp:provs")
@@ -167,10 +153,10 @@ def _folded(name: str) -> str:
 
 
 async def test_a_name_shared_by_many_communes_lists_them_all(
-        dispatcher: Dispatcher, services: Services) -> None:
-    shared = services.communes.search("tan hiep", limit=30)
+        world: World) -> None:
+    shared = world.services.communes.search("tan hiep", limit=30)
     assert len(shared) > 5
-    chat = Chat(dispatcher, "telegram", "706")
+    chat = world.citizen("706")
     await chat.press("report")
     await chat.press("rp:cat:dealing")
     await chat.say("tan hiep")
@@ -184,24 +170,26 @@ async def test_a_name_shared_by_many_communes_lists_them_all(
 
 
 async def test_a_report_nobody_can_receive_yet_is_not_promised_to_the_police(
-        dispatcher: Dispatcher) -> None:
+        world: World) -> None:
     from tests.harness import file_report
 
-    chat = Chat(dispatcher, "telegram", "707")
+    chat = world.citizen("707")
     await file_report(chat)
     assert "chưa có công an" in chat.last.text.lower()
     assert "sẽ tiếp nhận và xác minh" not in chat.last.text
 
 
 async def test_a_job_opens_a_flow_and_queues_its_first_prompt_in_one_transaction(
-        store: Store, services: Services, dispatcher: Dispatcher, clock: FakeClock) -> None:
+        world: World) -> None:
     from datetime import timedelta
+
+    store, services, clock = world.store, world.services, world.clock
 
     from bot.conversation.proactive import open_flow
     from bot.store import users
     from handlers.report import STATUS
 
-    chat = Chat(dispatcher, "telegram", "708")
+    chat = world.citizen("708")
     await chat.say("/start")
     async with store.transaction() as conn:
         pseudonyms = services.pseudonyms
@@ -214,7 +202,7 @@ async def test_a_job_opens_a_flow_and_queues_its_first_prompt_in_one_transaction
                                    chat_id="708", language="vi", dedupe_key="job-1",
                                    now=clock(), ttl=timedelta(hours=1))
     phone = RecordingChannel("telegram")
-    await Delivery(store, {"telegram": phone}, services.settings, clock, services.keyring).drain()
+    await world.delivery(phone).drain()
     assert phone.texts_to("708") == [gettext("status.ask_ticket")]
     [reply] = await chat.say("AAAA-BBBB-CCCC")  # answered by the opened flow, not the FAQ
     assert reply.text == gettext("status.not_found")
