@@ -46,6 +46,11 @@ _WITH_STATE = (
                  conversations.c.expires_at)
     .outerjoin(conversations, conversations.c.user_id == users.c.id)
 )
+# On PostgreSQL the state is read by a statement of its own, after the lock is held: under READ
+# COMMITTED a statement that waited for the users row sees that row as the other replica left
+# it, but a joined conversation row as it was when the statement began.
+_STATE = select(conversations.c.flow, conversations.c.step, conversations.c.data,
+                conversations.c.expires_at).where(conversations.c.user_id == bindparam("user_id"))
 
 
 async def resolve(conn: AsyncConnection, channel: str, user_key: str, chat_key: str,
@@ -62,10 +67,15 @@ async def resolve(conn: AsyncConnection, channel: str, user_key: str, chat_key: 
 async def resolve_with_state(conn: AsyncConnection, channel: str, user_key: str, chat_key: str,
                              now: datetime, decode: Transform,
                              ) -> tuple[User, Conversation | None]:
-    """:func:`resolve` and the user's live conversation state in one statement; ``decode``
-    reverses the ``encode`` given to :func:`bot.store.conversations.save`."""
-    user, row = await _resolve(conn, _WITH_STATE, channel, user_key, chat_key, now)
-    return user, live(row, now, decode)
+    """:func:`resolve` and the user's conversation state, read after the user's row is
+    locked; ``decode`` reverses the ``encode`` given to :func:`bot.store.conversations.save`.
+    SQLite has one writer at a time, so there one statement does both."""
+    if conn.dialect.name == "sqlite":
+        user, row = await _resolve(conn, _WITH_STATE, channel, user_key, chat_key, now)
+        return user, live(row, now, decode)
+    user, _ = await _resolve(conn, _BY_IDENTITY, channel, user_key, chat_key, now)
+    state = (await conn.execute(_STATE, {"user_id": user.id})).first()
+    return user, live(state, now, decode)
 
 
 async def _resolve(conn: AsyncConnection, query: Select[Any], channel: str, user_key: str,
