@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot import logs
@@ -21,6 +22,7 @@ from bot.settings import Settings, load_settings
 from bot.store import Store
 
 EXIT_CONFIG = 2
+LOG_FILE = "pcmt-bot.log"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         "variables or a .env file."))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("run", help="start the configured channels, scheduler and web server")
+    run = commands.add_parser("run", help="start the configured channels, scheduler and web server")
+    run.add_argument("--user", default="console",
+                     help="the console user when no messaging token is set (default: console)")
 
     chat = commands.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--user", default="console",
@@ -69,12 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run(settings: Settings) -> None:
+async def _run(settings: Settings, user: str) -> None:
     async with App(settings) as app, contextlib.AsyncExitStack() as channels:
         console = None
         telegram = None
         if settings.telegram_token is None:
-            console = ConsoleChannel()
+            console = ConsoleChannel(user)
             app.add_channel(console)
         else:
             from bot.channels.telegram import TelegramChannel
@@ -87,18 +91,7 @@ async def _run(settings: Settings) -> None:
         await app.start()
         if telegram is not None:
             await telegram.start()
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stopping.set)
-        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stopping.wait())]
-        if console is not None:
-            waiters.append(asyncio.create_task(console.run(app.dispatcher.handle)))
-        done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        for task in done:
-            task.result()
+        await _until_stopped(console.run(app.dispatcher.handle) if console is not None else None)
 
 
 async def _chat(settings: Settings, user: str) -> None:
@@ -107,8 +100,29 @@ async def _chat(settings: Settings, user: str) -> None:
         app.add_channel(console)
         await app.start()
         await app.delivery.drain()  # messages queued for this user while they were away
-        await console.run(app.dispatcher.handle)
+        await _until_stopped(console.run(app.dispatcher.handle))
         await app.delivery.drain()
+
+
+async def _until_stopped(work: Coroutine[Any, Any, None] | None) -> None:
+    """Run ``work`` (or nothing) until it ends or SIGINT or SIGTERM arrives; the caller's
+    ``async with`` then closes everything in order."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stopping.wait())]
+    if work is not None:
+        waiters.append(asyncio.create_task(work))
+    try:
+        done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            task.result()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 async def _db_upgrade(settings: Settings) -> None:
@@ -282,13 +296,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         # A terminal chat shows the conversation; routine log lines would drown it.
         quiet = args.command == "chat" and "PCMT_LOG_LEVEL" not in os.environ
+        log_file = _log_file(settings, args.command)
         logs.configure("WARNING" if quiet else settings.log_level, settings.log_format,
-                       sensitive=settings.log_sensitive, secrets=_secrets(settings))
+                       sensitive=settings.log_sensitive, secrets=_secrets(settings),
+                       file=log_file)
+        if log_file is not None and settings.log_file is None:
+            print(f"pcmt-bot: log lines go to {log_file}", file=sys.stderr)
         if args.command == "admin":
             return _admin(settings, args)
         action: Callable[[], Coroutine[Any, Any, None]]
         if args.command == "run":
-            action = lambda: _run(settings)  # noqa: E731
+            action = lambda: _run(settings, args.user)  # noqa: E731
         elif args.command == "chat":
             action = lambda: _chat(settings, args.user)  # noqa: E731
         else:
@@ -299,6 +317,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pcmt-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     return 0
+
+
+def _log_file(settings: Settings, command: str) -> Path | None:
+    """Where log lines go instead of standard error: the configured file, or, when a person
+    chats on this terminal, a file in the data directory, so no line lands in the chat."""
+    if settings.log_file is not None:
+        return settings.log_file
+    console = command == "chat" or (command == "run" and settings.telegram_token is None)
+    if console and sys.stdin.isatty() and sys.stderr.isatty():
+        return settings.data_dir / LOG_FILE
+    return None
 
 
 def _secrets(settings: Settings) -> list[str]:

@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 _SENSITIVE_KEYS = frozenset({"chat_id", "user_id", "external_id"})
@@ -61,10 +62,17 @@ class _MaskSecrets(logging.Filter):
 
 
 def configure(level: str = "INFO", fmt: str = "kv", *, secrets: Iterable[str] = (),
-              sensitive: bool = False) -> None:
+              sensitive: bool = False, file: Path | None = None) -> None:
+    """Log to standard error, or to ``file`` (created 0600 in a 0700 directory)."""
     global _sensitive_allowed
     _sensitive_allowed = sensitive
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler
+    if file is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        file.touch(mode=0o600, exist_ok=True)
+        handler = logging.FileHandler(file, encoding="utf-8")
     handler.setFormatter(_Formatter(as_json=fmt == "json"))
     handler.addFilter(_MaskSecrets(secrets))
     handler.set_name(_HANDLER_NAME)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     default_language: Literal["vi", "en"] = "vi"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["kv", "json"] = "kv"
+    log_file: Path | None = Field(
+        default=None, description="Write log lines to this file instead of standard error."
+    )
     log_sensitive: bool = Field(
         default=False, description="Debug only: allow platform ids in log lines."
     )

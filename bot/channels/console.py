@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Collection
 from typing import TextIO
 
+from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Capabilities, Incoming, Reply
 
 CHANNEL = "console"
@@ -53,18 +55,39 @@ class ConsoleChannel:
     async def run(self, handle: Handle) -> None:
         """Read lines until end of input, answering each through ``handle``."""
         interactive = self.stdin.isatty()
-        loop = asyncio.get_running_loop()
+        if interactive:
+            self.stdout.write(_("console.hint") + "\n\n")
+        lines = _lines(self.stdin)
         while True:
             if interactive:
                 self.stdout.write("> ")
                 self.stdout.flush()
-            line = await loop.run_in_executor(None, self.stdin.readline)
-            if not line:
+            line = await lines.get()
+            if line is None:
                 return
             if not line.strip():
                 continue
             for reply in await handle(self.to_incoming(line)):
                 self._show(reply)
+
+
+def _lines(stream: TextIO) -> asyncio.Queue[str | None]:
+    """Lines of ``stream`` as they come, then None. The reading thread is a daemon: a thread
+    of the loop's executor, blocked in ``readline``, would keep a stopped process waiting for
+    Enter."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        try:
+            for line in iter(stream.readline, ""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except (RuntimeError, ValueError, OSError):  # the loop or the stream closed first
+            return
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return queue
 
 
 def _kilobytes(data: bytes) -> int:
