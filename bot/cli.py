@@ -17,6 +17,7 @@ from bot import logs
 from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.errors import ConfigError
+from bot.officials import check_admin_chat
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from bot.store import Store
@@ -302,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                        file=log_file)
         if log_file is not None and settings.log_file is None:
             print(f"pcmt-bot: log lines go to {log_file}", file=sys.stderr)
+        if args.command in ("run", "chat"):
+            check_admin_chat(settings, settings.channels)
         if args.command == "admin":
             return _admin(settings, args)
         action: Callable[[], Coroutine[Any, Any, None]]

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels this deployment can run: the console always, Telegram with a token."""
+        return ("console", "telegram") if self.telegram_token is not None else ("console",)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

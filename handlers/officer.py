@@ -10,13 +10,15 @@ every view and change is written to the audit log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 
+from bot import officials
 from bot.conversation.flows import Flow
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import ChatKind, Option, Reply
 from bot.conversation.routing import Context, Router
+from bot.officials import Scope
 from bot.reports import (
     MAX_TEXT,
     Content,
@@ -32,7 +34,7 @@ from bot.reports import (
 from bot.security.privacy import Keyring, normalize_ticket_code
 from bot.store import audit, officers, reports, users
 from bot.store.reports import CLOSED_STATUSES, OPEN_STATUSES, Report
-from handlers.start import OFFICER_ROLES, show_menu
+from handlers.start import show_menu
 
 router = Router("officer")
 
@@ -51,35 +53,11 @@ _RANK = {"new": 0, "acknowledged": 1, "verifying": 2, "handled": 3, "unfounded":
 SETTABLE = ("verifying", "handled", "unfounded", "spam")
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """The reports one chat or person may act on."""
-
-    role: str  # "officer": one commune; "supervisor": one province
-    commune_code: str | None
-    province_code: str
-
-    def covers(self, report: Report) -> bool:
-        if self.role == "officer":
-            return report.commune_code == self.commune_code
-        return report.province_code == self.province_code
-
-
 async def scope_of(ctx: Context) -> Scope | None:
-    inbox = await officers.of_chat(ctx.conn, ctx.incoming.channel, ctx.incoming.chat_id)
-    if inbox is not None:
-        return _scope(inbox.role, inbox.commune_code, inbox.province_code)
-    # In an unlinked group everyone would read along: only the group's own link counts there.
-    user = ctx.user
-    if ctx.incoming.chat_kind is ChatKind.PRIVATE and user.role in OFFICER_ROLES:
-        return _scope(user.role, user.commune_code, user.province_code)
-    return None
-
-
-def _scope(role: str, commune_code: str | None, province_code: str | None) -> Scope | None:
-    if province_code is None or (role == "officer" and commune_code is None):
-        return None
-    return Scope(role, commune_code if role == "officer" else None, province_code)
+    incoming = ctx.incoming
+    return await officials.scope_of(ctx.conn, ctx.services.settings, channel=incoming.channel,
+                                    chat_id=incoming.chat_id, chat_kind=incoming.chat_kind,
+                                    user=ctx.user)
 
 
 def _not_allowed(ctx: Context) -> None:
@@ -87,11 +65,13 @@ def _not_allowed(ctx: Context) -> None:
 
 
 def _scope_name(ctx: Context, scope: Scope) -> str:
+    if scope.role == officials.ADMIN:
+        return _("officer.scope_all")
     index = ctx.services.communes
     if scope.commune_code is not None and (commune := index.get(scope.commune_code)):
         return f"{commune.name}, {commune.province_name}"
     province = next((p for p in index.provinces() if p.code == scope.province_code), None)
-    return province.name if province else scope.province_code
+    return province.name if province else str(scope.province_code)
 
 
 async def _report_in_scope(ctx: Context, scope: Scope, typed: str) -> Report | None:
@@ -187,7 +167,7 @@ async def _list(ctx: Context) -> None:
         return
     found = await reports.open_in_scope(ctx.conn, commune_code=scope.commune_code,
                                         province_code=scope.province_code, limit=LIST_LIMIT)
-    await ctx.audit("report.list", subject=scope.commune_code or scope.province_code)
+    await ctx.audit("report.list", subject=scope.commune_code or scope.province_code or "all")
     name = _scope_name(ctx, scope)
     if not found:
         ctx.reply(_("officer.reports_none", place=name))

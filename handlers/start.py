@@ -6,11 +6,10 @@ from bot.conversation.i18n import LANGUAGES, use_language
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
 from bot.conversation.routing import Context, Router
+from bot.officials import OFFICER_ROLES
 from bot.store import conversations, users
 
 router = Router("start")
-
-OFFICER_ROLES = ("officer", "supervisor")
 
 
 def main_menu(ctx: Context) -> list[Option]:

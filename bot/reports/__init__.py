@@ -19,11 +19,10 @@ from bot.conversation.i18n import gettext as _
 from bot.conversation.i18n import use_language
 from bot.conversation.messages import Option, Reply
 from bot.conversation.proactive import push
+from bot.officials import province_targets, targets
 from bot.security.privacy import Keyring
 from bot.settings import Settings
-from bot.store import officers as inboxes
 from bot.store import reports
-from bot.store.officers import Inbox
 from bot.store.reports import Report
 
 if TYPE_CHECKING:
@@ -144,40 +143,6 @@ def card_actions(report: Report, photos: int) -> list[Option]:
     return options
 
 
-def parse_admin_chat(value: str | None) -> tuple[str, str] | None:
-    """``PCMT_ADMIN_CHAT`` is ``channel:chat_id``, e.g. ``telegram:-1001234``."""
-    if not value or ":" not in value:
-        return None
-    channel, chat_id = value.split(":", 1)
-    return channel, chat_id
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    channel: str
-    chat_id: str
-    language: str
-
-
-async def targets(conn: AsyncConnection, report: Report,
-                  settings: Settings) -> tuple[str | None, list[Target]]:
-    """Who should see ``report``: the commune, else the province, else the admin chat."""
-    commune = await inboxes.for_commune(conn, report.commune_code)
-    if commune:
-        return "commune", [_target(inbox) for inbox in commune]
-    province = await inboxes.supervisors(conn, report.province_code)
-    if province:
-        return "province", [_target(inbox) for inbox in province]
-    admin = parse_admin_chat(settings.admin_chat)
-    if admin:
-        return "admin", [Target(admin[0], admin[1], settings.default_language)]
-    return None, []
-
-
-def _target(inbox: Inbox) -> Target:
-    return Target(inbox.channel, inbox.chat_id, inbox.language)
-
-
 async def route(conn: AsyncConnection, report: Report, *, keyring: Keyring, settings: Settings,
                 place: Place, now: datetime, delay: timedelta = timedelta()) -> str | None:
     """Queue the police card to whoever should see ``report``; None when nobody can yet."""
@@ -203,10 +168,7 @@ async def notify(conn: AsyncConnection, report: Report, *, keyring: Keyring, set
     if level == "commune":
         _level, recipients = await targets(conn, report, settings)
     else:
-        recipients = [_target(inbox) for inbox in
-                      await inboxes.supervisors(conn, report.province_code)]
-        if not recipients and (admin := parse_admin_chat(settings.admin_chat)):
-            recipients = [Target(admin[0], admin[1], settings.default_language)]
+        recipients = await province_targets(conn, report, settings)
     for target in recipients:
         with use_language(target.language):
             reply = Reply(_(text_id, ticket=report.ticket, **params),

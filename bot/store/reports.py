@@ -81,9 +81,11 @@ async def by_id(conn: AsyncConnection, report_id: int) -> Report | None:
 
 
 async def open_in_scope(conn: AsyncConnection, *, commune_code: str | None,
-                        province_code: str, limit: int = 20) -> list[Report]:
-    query = select(reports).where(reports.c.status.in_(OPEN_STATUSES),
-                                  reports.c.province_code == province_code)
+                        province_code: str | None, limit: int = 20) -> list[Report]:
+    """Open reports of a commune, of a province, or (neither given) of every commune."""
+    query = select(reports).where(reports.c.status.in_(OPEN_STATUSES))
+    if province_code is not None:
+        query = query.where(reports.c.province_code == province_code)
     if commune_code is not None:
         query = query.where(reports.c.commune_code == commune_code)
     rows = await conn.execute(query.order_by(reports.c.id.desc()).limit(limit))

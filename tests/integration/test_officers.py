@@ -541,3 +541,45 @@ async def test_the_officer_menu_opens_the_report_list(world: World) -> None:
     assert "không có tin báo" in (await officer.press("reports"))[-1].text
     ticket = await file_report(world.reporter())
     assert (await officer.press("reports"))[-1].options[0].data == f"r:view:{ticket}"
+
+
+async def test_the_admin_chat_can_act_on_the_cards_it_receives(
+        store: Store, settings: Settings, clock: FakeClock, tmp_path: Path) -> None:
+    with_admin = Settings(_env_file=None, database_url=settings.database_url,
+                          data_dir=tmp_path, admin_chat=f"{CHANNEL}:-100999")
+    world = await _world(store, Services(with_admin), clock)
+    ticket = await file_report(world.reporter("987650020"))
+    admin = world.police("8001", chat_id="-100999", group=True)
+    [card] = await admin.press(f"r:view:{ticket}")
+    assert ticket in card.text and "công an đã liên kết" not in card.text.lower()
+    [acknowledged] = await admin.press(f"r:ack:{ticket}")
+    assert (await world.report(ticket)).status == "acknowledged", acknowledged.text
+    [listed] = await admin.say("/reports")
+    assert any(ticket in option.label for option in listed.options)
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("12345", "channel:chat_id"), ("foo:bar", "'foo' is not configured"),
+    ("telegram:-100", "not configured"), ("console:", "channel:chat_id")])
+def test_an_admin_chat_that_could_receive_nothing_stops_start_up(
+        value: str, problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PCMT_ADMIN_CHAT", value)
+    monkeypatch.setenv("PCMT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PCMT_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/pcmt.db")
+    monkeypatch.delenv("PCMT_TELEGRAM_TOKEN", raising=False)
+    for command in ("run", "chat"):
+        assert cli.main([command]) == cli.EXIT_CONFIG
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "PCMT_ADMIN_CHAT" in error and problem in error
+
+
+def test_a_telegram_admin_chat_needs_a_numeric_id(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PCMT_ADMIN_CHAT", "telegram:@police")
+    monkeypatch.setenv("PCMT_TELEGRAM_TOKEN", "123:abc")
+    assert cli.main(["run"]) == cli.EXIT_CONFIG
+    assert "is a number" in capsys.readouterr().err
