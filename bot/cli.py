@@ -15,6 +15,7 @@ from typing import Any
 
 from bot import logs
 from bot.app import App
+from bot.channels.base import Channel
 from bot.channels.console import ConsoleChannel
 from bot.errors import ConfigError
 from bot.officials import check_admin_chat
@@ -75,46 +76,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _run(settings: Settings, user: str) -> None:
-    async with App(settings) as app, contextlib.AsyncExitStack() as channels:
-        console = None
-        telegram = None
+    """Every configured channel in one loop: each initialised before the app starts (a
+    webhook's route must be on the web server), started after, stopped before the store
+    closes."""
+    async with App(settings) as app, contextlib.AsyncExitStack() as running:
+        channels: list[Channel] = []
         if settings.telegram_token is None:
-            console = ConsoleChannel(user)
-            app.add_channel(console)
+            channels.append(ConsoleChannel(user, handle=app.dispatcher.handle))
         else:
             from bot.channels.telegram import TelegramChannel
 
             telegram = TelegramChannel(app.dispatcher)
-            channels.push_async_callback(telegram.stop)  # before the app closes the store
-            await telegram.initialize()
-            app.add_channel(telegram)
             app.add_routes(telegram.install_routes)
+            channels.append(telegram)
+        for channel in channels:
+            running.push_async_callback(channel.stop)
+            await channel.initialize()
+            app.add_channel(channel)
         await app.start()
-        if telegram is not None:
-            await telegram.start()
-        await _until_stopped(console.run(app.dispatcher.handle) if console is not None else None)
+        for channel in channels:
+            await channel.start()
+        await _until_stopped(*(channel.finished() for channel in channels
+                               if isinstance(channel, ConsoleChannel)))
 
 
 async def _chat(settings: Settings, user: str) -> None:
     async with App(settings) as app:
-        console = ConsoleChannel(user)
+        console = ConsoleChannel(user, handle=app.dispatcher.handle)
         app.add_channel(console)
         await app.start()
         await app.delivery.drain()  # messages queued for this user while they were away
-        await _until_stopped(console.run(app.dispatcher.handle))
+        async with console:
+            await _until_stopped(console.finished())
         await app.delivery.drain()
 
 
-async def _until_stopped(work: Coroutine[Any, Any, None] | None) -> None:
-    """Run ``work`` (or nothing) until it ends or SIGINT or SIGTERM arrives; the caller's
+async def _until_stopped(*work: Coroutine[Any, Any, None]) -> None:
+    """Wait until any of ``work`` ends or SIGINT or SIGTERM arrives; the caller's
     ``async with`` then closes everything in order."""
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
-    waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stopping.wait())]
-    if work is not None:
-        waiters.append(asyncio.create_task(work))
+    waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stopping.wait()),
+                                         *(asyncio.create_task(each) for each in work)]
     try:
         done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from bot.channels.base import Lifecycle
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Attachment, Capabilities, ChatKind, Incoming, Reply
 from bot.errors import DeliveryError
@@ -60,7 +61,7 @@ class Chat:
 
 
 @dataclass
-class RecordingChannel:
+class RecordingChannel(Lifecycle):
     """A platform that accepts everything (or fails as told) and remembers what it got."""
 
     name: str

@@ -10,7 +10,8 @@ python-telegram-bot's: ``initialize`` (check the token, learn its own name), ``s
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 from bot.conversation.messages import Capabilities, Reply
 
@@ -28,4 +29,37 @@ class Channel(Protocol):
         """The chats this process can reach now, or None for every chat of the platform."""
         ...
 
+    async def initialize(self) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
     async def send(self, chat_id: str, reply: Reply) -> None: ...
+
+
+class Lifecycle:
+    """``async with channel:`` initialises and starts it, and stops it on the way out (also
+    when starting failed half-way). ``stop`` must be safe in any state and twice."""
+
+    async def initialize(self) -> None:
+        """Check what must work before anything starts (a token, a server)."""
+
+    async def start(self) -> None:
+        """Begin receiving."""
+
+    async def stop(self) -> None:
+        """Finish what is in flight and let go of connections."""
+
+    async def __aenter__(self) -> Self:
+        await self.initialize()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()

@@ -7,11 +7,13 @@ Options are shown numbered and typing a number picks one. Input is read line by 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Collection
 from typing import TextIO
 
+from bot.channels.base import Lifecycle
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Capabilities, Incoming, Reply
 
@@ -22,15 +24,35 @@ CAPABILITIES = Capabilities(buttons=False, max_options=9, payload_bytes=64, edit
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 
 
-class ConsoleChannel:
+class ConsoleChannel(Lifecycle):
+    """Started with a ``handle`` (the dispatcher's), it reads standard input until it ends;
+    :meth:`finished` waits for that."""
+
     name = CHANNEL
     capabilities = CAPABILITIES
 
-    def __init__(self, user_id: str = "console", *, stdin: TextIO | None = None,
-                 stdout: TextIO | None = None) -> None:
+    def __init__(self, user_id: str = "console", *, handle: Handle | None = None,
+                 stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
         self.user_id = user_id
+        self.handle = handle
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
+        self._reading: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self.handle is not None and self._reading is None:
+            self._reading = asyncio.create_task(self.run(self.handle))
+
+    async def finished(self) -> None:
+        """Until end of input (at once when nothing is being read)."""
+        if self._reading is not None:
+            await asyncio.shield(self._reading)
+
+    async def stop(self) -> None:
+        if self._reading is not None and not self._reading.done():
+            self._reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reading
 
     @property
     def addresses(self) -> Collection[str]:

@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +34,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot import logs
+from bot.channels.base import Lifecycle
 from bot.channels.ratelimit import Limit, RateLimiter
 from bot.channels.telegram._bot import TelegramRateLimiter, TolerantBot, parse_update
 from bot.channels.telegram._errors import delivery_error
@@ -143,7 +143,7 @@ def webhook_secret(token: str) -> str:
     return hmac.new(token.encode(), b"pcmt-bot telegram webhook", hashlib.sha256).hexdigest()
 
 
-class TelegramChannel:
+class TelegramChannel(Lifecycle):
     """``async with TelegramChannel(dispatcher) as channel`` initialises and starts it; in
     webhook mode, :meth:`install_routes` must have been called on the (not yet started) web
     server first. :meth:`send` is what outbox delivery uses."""
@@ -267,19 +267,6 @@ class TelegramChannel:
             self._ready = False
             await self.application.shutdown()
             logs.event(log, "telegram.stopped", mode=self.mode)
-
-    async def __aenter__(self) -> TelegramChannel:
-        await self.initialize()
-        try:
-            await self.start()
-        except BaseException:
-            await self.stop()
-            raise
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.stop()
 
     # --- updates in -----------------------------------------------------------------------
 
