@@ -80,10 +80,12 @@ def configure(level: str = "INFO", fmt: str = "kv", *, secrets: Iterable[str] = 
     # Replace only our own handler, so that one added by a test harness keeps listening.
     root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(level)
-    # These libraries log request URLs (with the bot token) or SQL parameters (with what
-    # people typed) below WARNING.
-    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "asyncio",
-                  "alembic"):
+    # Below WARNING these libraries echo content: request URLs with the bot token and update
+    # bodies with what people wrote (httpx, httpcore, telegram), SQL parameters (aiosqlite,
+    # sqlalchemy), request lines (aiohttp.access), every EXIF tag of a photo being sanitised,
+    # GPS position and camera serial included (PIL). They stay there at any level of ours.
+    for noisy in ("PIL", "httpx", "httpcore", "telegram", "aiohttp.access", "aiosqlite",
+                  "sqlalchemy", "apscheduler", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

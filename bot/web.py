@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 from sqlalchemy import text
 
@@ -16,14 +18,25 @@ class WebServer:
         self.app = web.Application(client_max_size=1024 * 1024)
         self.app.router.add_get("/healthz", self._healthz)
         self._runner: web.AppRunner | None = None
+        self._checks: dict[str, Callable[[], bool]] = {}
+
+    def add_check(self, name: str, check: Callable[[], bool]) -> None:
+        """Have ``/healthz`` report ``name`` down (503) whenever ``check()`` is false, so that
+        an orchestrator restarts a process whose channel stopped taking updates."""
+        self._checks[name] = check
 
     async def _healthz(self, _request: web.Request) -> web.Response:
+        parts = {name: "ok" if check() else "down" for name, check in self._checks.items()}
         try:
             async with self.store.transaction() as conn:
                 await conn.execute(text("SELECT 1"))
         except Exception:
-            return web.json_response({"status": "degraded", "database": "down"}, status=503)
-        return web.json_response({"status": "ok", "database": "ok"})
+            parts["database"] = "down"
+        else:
+            parts["database"] = "ok"
+        healthy = all(state == "ok" for state in parts.values())
+        return web.json_response({"status": "ok" if healthy else "degraded", **parts},
+                                 status=200 if healthy else 503)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)

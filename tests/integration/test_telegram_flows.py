@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,12 +31,13 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image
 
+from bot import logs
 from bot.channels.telegram import Budgets
 from bot.security.privacy import new_ticket_code
 from bot.store import communes, officers, reports
 from handlers.officer import invite_hash
 from tests.conftest import FakeClock
-from tests.fakes.images import CAMERA, COMMENT, jpeg_with_metadata
+from tests.fakes.images import CAMERA, COMMENT, LATITUDE, LONGITUDE, SERIAL, jpeg_with_metadata
 from tests.fakes.telegram_api import FakeTelegramServer, SentRecord
 from tests.harness import BEN_THANH, TICKET
 from tests.integration._telegram import TOKEN, USERNAME, Running, running_bot
@@ -360,3 +362,42 @@ async def test_questions_and_answers_are_relayed_without_identities(bot: Running
         assert secret not in to_group, secret
         assert not any(secret.encode() in photo for photo in photos), secret
     await all_clean(bot, police, reporter)
+
+
+@pytest.fixture
+def debug_log(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[str]]]:
+    """``PCMT_LOG_LEVEL=DEBUG`` as ``pcmt-bot run`` configures it; yields a reader of every
+    line written so far, and puts the logging set-up back afterwards."""
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), {
+        name: logging.getLogger(name).level for name in logging.root.manager.loggerDict})
+    logs.configure("DEBUG", secrets=[TOKEN])
+    lines: list[str] = []
+
+    def read() -> list[str]:
+        lines.extend(capsys.readouterr().err.splitlines())
+        return lines
+
+    yield read
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
+    for name, level in saved[2].items():
+        logging.getLogger(name).setLevel(level)
+
+
+async def test_no_log_line_at_debug_carries_anything_of_the_reporter_or_the_report(
+        bot: Running, debug_log: Callable[[], list[str]]) -> None:
+    police = await link_group(bot)
+    reporter = citizen(bot)
+    ticket = await file_report(reporter, photo=jpeg_with_metadata(artist=CITIZEN_NAME))
+    await deliver(bot, 1)
+    await police.press(police.last, f"r:ph:{ticket}", count=2)
+    lines = debug_log()
+    assert logging.getLogger().isEnabledFor(logging.DEBUG)
+    assert any("dispatch.handled" in line for line in lines)  # the lines were read
+    secrets = [str(CITIZEN), CITIZEN_NAME, CITIZEN_USERNAME, WHERE, DESCRIPTION, "hẻm 12",
+               SERIAL, CAMERA, TOKEN,
+               *(f"{value:g}" for value in (*LATITUDE, *LONGITUDE) if value % 1)]
+    for line in lines:
+        for secret in secrets:
+            assert secret not in line, (secret, line)

@@ -1,10 +1,12 @@
 """python-telegram-bot pieces the Telegram channel plugs in: a bot that survives updates it
-cannot parse, and a rate limiter that keeps Telegram's sending budgets."""
+cannot parse, an application whose update loop survives any one update, and a rate limiter
+that keeps Telegram's sending budgets."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
@@ -13,7 +15,7 @@ from telegram import Update
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import RetryAfter
-from telegram.ext import BaseRateLimiter, ExtBot
+from telegram.ext import Application, BaseRateLimiter, ExtBot
 
 from bot import logs
 from bot.channels.ratelimit import RateLimiter
@@ -24,12 +26,70 @@ log = logging.getLogger(__name__)
 MAX_FLOOD_RETRIES = 3
 MAX_UPDATE_ID = 2**63
 
+# PTB's parsers take whatever type a field holds, and the library later uses ids as set members
+# and dates as numbers outside any handler: a chat id that is an object stops its update loop.
+# So the fields it computes with are checked here, by name, wherever they occur.
+_WHOLE = frozenset({"update_id", "message_id", "date", "edit_date", "forward_date",
+                    "message_thread_id", "reply_to_message_id", "migrate_to_chat_id",
+                    "migrate_from_chat_id", "until_date", "file_size", "width", "height",
+                    "duration", "offset", "length"})
+_REAL = frozenset({"latitude", "longitude", "horizontal_accuracy"})
+_TEXT = frozenset({"text", "caption", "data", "type", "status", "first_name", "last_name",
+                   "username", "language_code", "title", "file_id", "file_unique_id",
+                   "mime_type", "chat_instance", "inline_message_id", "url"})
+_OBJECT = frozenset({"message", "edited_message", "callback_query", "my_chat_member", "chat",
+                     "from", "user", "sender_chat", "new_chat_member", "old_chat_member",
+                     "location", "venue", "reply_to_message", "pinned_message", "document",
+                     "via_bot", "forward_from", "forward_from_chat"})
+_LIST = frozenset({"photo", "entities", "caption_entities", "new_chat_members"})
+# Objects whose ``id`` is a string; every other ``id`` (users, chats) is a whole number.
+_STRING_ID = frozenset({"callback_query", "inline_query", "chosen_inline_result", "poll",
+                        "shipping_query", "pre_checkout_query"})
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fits(key: str, parent: str, value: object) -> bool:
+    if key in _WHOLE:
+        return _whole(value)
+    if key == "id":
+        return isinstance(value, str) if parent in _STRING_ID else _whole(value)
+    if key in _REAL:
+        return _whole(value) or isinstance(value, float)
+    if key in _TEXT:
+        return isinstance(value, str)
+    if key in _OBJECT:
+        return isinstance(value, dict)
+    if key in _LIST:
+        return isinstance(value, list)
+    return True
+
+
+def ill_typed(data: dict[str, Any]) -> str | None:
+    """The first field of ``data`` whose type PTB could choke on, or None."""
+    pending: list[tuple[str, object]] = [("", data)]
+    while pending:  # iterative: a deeply nested update must not exhaust the stack
+        parent, node = pending.pop()
+        if isinstance(node, list):  # the items of a list are checked as their list's field
+            pending.extend((parent, item) for item in node if isinstance(item, dict | list))
+            continue
+        assert isinstance(node, dict)
+        for key, value in node.items():
+            if not _fits(key, parent, value):
+                return str(key)[:40]
+            if isinstance(value, dict | list):
+                pending.append((key, value))
+    return None
+
 
 def parse_update(data: object, bot: ExtBot[Any]) -> Update | None:
     """The update in ``data``, or None (logged without content) when it cannot be read.
 
     An update without a whole-number ``update_id`` (that a BIGINT column can hold) is refused
-    here: it could neither be deduplicated nor acknowledged.
+    here: it could neither be deduplicated nor acknowledged. One with a field of the wrong
+    type becomes an empty update, skipped but acknowledged.
     """
     if not isinstance(data, dict):
         logs.event(log, "telegram.update_unparsable", logging.WARNING, reason="not an object")
@@ -39,6 +99,11 @@ def parse_update(data: object, bot: ExtBot[Any]) -> Update | None:
             0 <= update_id < MAX_UPDATE_ID):
         logs.event(log, "telegram.update_unparsable", logging.WARNING, reason="no update_id")
         return None
+    field = ill_typed(data)
+    if field is not None:
+        logs.event(log, "telegram.update_unparsable", logging.WARNING, update_id=update_id,
+                   reason="ill-typed field", field=field)
+        return Update(update_id)
     try:
         return Update.de_json(data, bot)
     except Exception as exc:  # any shape PTB does not expect; the content stays out of logs
@@ -53,7 +118,20 @@ class TolerantBot(ExtBot[None]):
 
     PTB parses a batch in one go: one update it cannot read fails the whole batch, logs the
     raw data (what people wrote) and the Updater fetches the same batch again, forever.
+
+    It also notes when it last asked, so that a polling loop that died can be told from one
+    waiting on a long poll.
     """
+
+    # PTB freezes its objects' public attributes; protected ones stay settable.
+    _polling_since: float | None = None  # when the long poll in progress began, monotonic
+    _polled_at: float | None = None  # when the last one ended, however it ended
+
+    def poll_silence(self, now: float) -> float | None:
+        """Seconds the polling loop has been in one poll or between two, None before any."""
+        if self._polling_since is not None:
+            return now - self._polling_since
+        return None if self._polled_at is None else now - self._polled_at
 
     async def get_updates(
         self,
@@ -74,12 +152,43 @@ class TolerantBot(ExtBot[None]):
         base = (self._request[0].read_timeout if isinstance(read_timeout, DefaultValue)
                 else read_timeout) or 0.0
         wait = timeout.total_seconds() if isinstance(timeout, timedelta) else (timeout or 0)
-        result = await self._post("getUpdates", data, read_timeout=base + wait,
-                                  write_timeout=write_timeout, connect_timeout=connect_timeout,
-                                  pool_timeout=pool_timeout, api_kwargs=api_kwargs)
+        self._polling_since = time.monotonic()
+        try:
+            result = await self._post("getUpdates", data, read_timeout=base + wait,
+                                      write_timeout=write_timeout,
+                                      connect_timeout=connect_timeout,
+                                      pool_timeout=pool_timeout, api_kwargs=api_kwargs)
+        finally:
+            self._polling_since, self._polled_at = None, time.monotonic()
         items = result if isinstance(result, list) else []
         return tuple(update for update in (parse_update(item, self) for item in items)
                      if update is not None)
+
+
+class GuardedApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """An Application whose update loop goes on past any update.
+
+    PTB handles errors of handlers, but its own steps around them (marking chats for
+    persistence, building the context) raise into the loop that takes updates from the queue;
+    that loop then ends, and every later update waits in the queue unanswered.
+    """
+
+    fetching = False
+    """Whether the loop that takes updates from the queue is running."""
+
+    async def process_update(self, update: object) -> None:
+        try:
+            await super().process_update(update)
+        except Exception as exc:  # logged by type only: the update holds what people wrote
+            logs.event(log, "telegram.update_failed", logging.ERROR,
+                       update_id=getattr(update, "update_id", None), error=type(exc).__name__)
+
+    async def _update_fetcher(self) -> None:
+        self.fetching = True
+        try:
+            await super()._update_fetcher()
+        finally:
+            self.fetching = False
 
 
 _Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]

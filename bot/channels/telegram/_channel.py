@@ -36,7 +36,12 @@ from telegram.request import HTTPXRequest
 from bot import logs
 from bot.channels.base import Lifecycle
 from bot.channels.ratelimit import Limit, RateLimiter
-from bot.channels.telegram._bot import TelegramRateLimiter, TolerantBot, parse_update
+from bot.channels.telegram._bot import (
+    GuardedApplication,
+    TelegramRateLimiter,
+    TolerantBot,
+    parse_update,
+)
 from bot.channels.telegram._errors import delivery_error
 from bot.channels.telegram._render import (
     PAYLOAD_PREFIX,
@@ -177,6 +182,11 @@ class TelegramChannel(Lifecycle):
         self._recent = _RecentIds(RECENT_UPDATES)
         self._housekeeping: asyncio.Task[None] | None = None
         self._accepting = False
+        self._started = False
+        self._started_at = 0.0
+        # A long poll lasts POLL_TIMEOUT plus the request timeout, and PTB's retry loop waits
+        # up to 30 s after a failed one: a longer silence means the loop has ended.
+        self._poll_patience = POLL_TIMEOUT + settings.telegram_timeout_seconds + 30.0
         self._ready = False
         self.username = ""
 
@@ -192,7 +202,8 @@ class TelegramChannel(Lifecycle):
         bot = TolerantBot(token, base_url=base_url, base_file_url=base_file_url, request=request,
                           get_updates_request=polling,
                           rate_limiter=TelegramRateLimiter(self.limiter, FLOOD_WAIT_INLINE))
-        builder = Application.builder().bot(bot).job_queue(None)
+        builder = (Application.builder().application_class(GuardedApplication).bot(bot)
+                   .job_queue(None))
         if self.webhook_url is not None:
             builder = builder.updater(None)
         application = builder.build()
@@ -222,14 +233,33 @@ class TelegramChannel(Lifecycle):
         self._ready = True
 
     def install_routes(self, server: WebServer) -> None:
-        """Add the webhook route; a no-op in polling mode. Call before the server starts."""
+        """Add the webhook route (in webhook mode) and this channel's health check. Call
+        before the server starts."""
+        server.add_check(CHANNEL, self.alive)
         if self.webhook_url is not None:
             server.app.router.add_post(WEBHOOK_PATH, self._webhook)
+
+    def alive(self) -> bool:
+        """Whether updates are being taken and handled: false once started if the loop that
+        hands updates to the handler, or (polling) the loop that fetches them, has ended."""
+        if not self._accepting:
+            return not self._started  # not started yet, or stopped on purpose
+        application = self.application
+        if not isinstance(application, GuardedApplication) or not application.fetching:
+            return False
+        if self.webhook_url is not None:
+            return True
+        bot = application.bot
+        assert isinstance(bot, TolerantBot)
+        now = time.monotonic()
+        silence = bot.poll_silence(now)
+        return (now - self._started_at if silence is None else silence) < self._poll_patience
 
     async def start(self) -> None:
         """Start taking updates: long polling, or register the webhook with Telegram."""
         await self.application.start()
-        self._accepting = True
+        self._accepting = self._started = True
+        self._started_at = time.monotonic()
         self._housekeeping = asyncio.create_task(self._keep_tidy())
         if self.webhook_url is None:
             assert self.application.updater is not None
@@ -275,7 +305,7 @@ class TelegramChannel(Lifecycle):
         if not hmac.compare_digest(given, self._secret.encode()):
             logs.event(log, "telegram.webhook_refused", logging.WARNING)
             return web.Response(status=401)
-        if not self._accepting:
+        if not self._accepting or not self.alive():
             return web.Response(status=503)  # Telegram delivers it again, maybe elsewhere
         try:
             payload = json.loads(await request.read())
