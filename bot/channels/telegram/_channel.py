@@ -19,7 +19,6 @@ import json
 import logging
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -35,6 +34,7 @@ from telegram.request import HTTPXRequest
 
 from bot import logs
 from bot.channels.base import Lifecycle
+from bot.channels.inbound import InTurn, RecentIds, first_sight, membership, queue_unsent
 from bot.channels.ratelimit import Limit, RateLimiter
 from bot.channels.telegram._bot import (
     GuardedApplication,
@@ -62,7 +62,6 @@ from bot.channels.telegram._updates import (
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.i18n import gettext, use_language
 from bot.conversation.messages import Attachment, Capabilities, Reply
-from bot.conversation.proactive import push
 from bot.errors import ConfigError, RetryLater, Undeliverable, Unreachable
 from bot.security.identity import open_at_rest, seal_at_rest
 from bot.store import updates, users
@@ -117,23 +116,6 @@ class Budgets:
                            per_group=self.per_group, clock=clock, sleep=sleep)
 
 
-class _RecentIds:
-    """A bounded set of the latest update ids, oldest forgotten first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._ids: OrderedDict[int, None] = OrderedDict()
-
-    def add(self, update_id: int) -> bool:
-        """True if ``update_id`` is new."""
-        if update_id in self._ids:
-            return False
-        self._ids[update_id] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return True
-
-
 @contextlib.contextmanager
 def _translated() -> Iterator[None]:
     try:
@@ -176,10 +158,8 @@ class TelegramChannel(Lifecycle):
                                        settings.telegram_timeout_seconds,
                                        settings.telegram_concurrency)
         self._webhook_connections = min(settings.telegram_concurrency, MAX_WEBHOOK_CONNECTIONS)
-        self._slots = asyncio.Semaphore(settings.telegram_concurrency)
-        self._tails: dict[str, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._recent = _RecentIds(RECENT_UPDATES)
+        self._in_turn = InTurn(settings.telegram_concurrency, CHANNEL)
+        self._recent = RecentIds(RECENT_UPDATES)
         self._housekeeping: asyncio.Task[None] | None = None
         self._accepting = False
         self._started = False
@@ -286,8 +266,7 @@ class TelegramChannel(Lifecycle):
             await updater.stop()
         if self.application.running:
             await self.application.stop()  # hands over what is queued, then stops
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._in_turn.drain()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -322,34 +301,15 @@ class TelegramChannel(Lifecycle):
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """PTB calls this for every update, one at a time: it only queues the work behind the
         chat's previous update, so the order within a chat is the order of arrival."""
-        await self._slots.acquire()
-        key = _chat_key(update)
-        task = asyncio.create_task(self._in_turn(update, self._tails.get(key)))
-        self._tails[key] = task
-        self._tasks.add(task)
-        task.add_done_callback(partial(self._finished, key))
-
-    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._slots.release()
-        if self._tails.get(key) is task:
-            del self._tails[key]
-
-    async def _in_turn(self, update: Update, previous: asyncio.Task[None] | None) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])
-        try:
-            await self._handle(update)
-        except Exception as exc:
-            logs.event(log, "telegram.update_failed", logging.ERROR, update_id=update.update_id,
-                       error=type(exc).__name__)
+        await self._in_turn.submit(_chat_key(update), partial(self._handle, update))
 
     async def _handle(self, update: Update) -> None:
         event: Event = read(update, self.username, self.max_file_bytes)
         if isinstance(event, Received):
             await self._received(update.update_id, event)
             return
-        if self.webhook_url is not None and not await self._first_sight(update.update_id):
+        if self.webhook_url is not None and not await first_sight(self.dispatcher, CHANNEL,
+                                                                  update.update_id):
             logs.event(log, "telegram.update_replayed", update_id=update.update_id)
             return
         if isinstance(event, NotUnderstood):
@@ -358,14 +318,6 @@ class TelegramChannel(Lifecycle):
             await self._membership(event)
         elif event.callback_id is not None:
             await self._answer_button(event.callback_id)
-
-    async def _first_sight(self, update_id: int) -> bool:
-        """Record a webhook update in a transaction of its own. What goes to the dispatcher is
-        recorded in its transaction instead, one fewer per message: a replay that reaches
-        another replica may then answer a button press or fetch a file again, but never gets
-        handled twice."""
-        async with self.dispatcher.store.transaction() as conn:
-            return await updates.first_sight(conn, CHANNEL, update_id, self.dispatcher.clock())
 
     async def _received(self, update_id: int, event: Received) -> None:
         incoming = event.incoming
@@ -424,13 +376,7 @@ class TelegramChannel(Lifecycle):
         await self._answer(update_id, event.chat_id, [Reply(text)], thread=event.thread_id)
 
     async def _membership(self, event: Membership) -> None:
-        chat_key = self.services.pseudonyms.chat(CHANNEL, event.chat_id)
-        async with self.dispatcher.store.transaction() as conn:
-            if event.reachable:
-                await users.mark_reachable(conn, CHANNEL, chat_key)
-            else:
-                await users.mark_unreachable(conn, CHANNEL, chat_key)
-        logs.event(log, "telegram.membership", reachable=event.reachable)
+        await membership(self.dispatcher, CHANNEL, event.chat_id, reachable=event.reachable)
 
     # --- replies out ----------------------------------------------------------------------
 
@@ -446,26 +392,14 @@ class TelegramChannel(Lifecycle):
                 else:
                     await self._deliver(chat_id, reply, thread)
             except RetryLater as exc:
-                await self._queue(update_id, chat_id, replies, index, exc)
+                await queue_unsent(self.dispatcher, CHANNEL, chat_id, update_id, replies, index,
+                                   reason=exc.reason, retry_after=exc.retry_after)
                 return
             except Unreachable:
                 await self._membership(Membership(chat_id, reachable=False))
                 return
             except Undeliverable as exc:
                 logs.event(log, "telegram.reply_failed", logging.ERROR, reason=exc.args[0])
-
-    async def _queue(self, update_id: int, chat_id: str, replies: Sequence[Reply], first: int,
-                     exc: RetryLater) -> None:
-        keyring = self.services.keyring
-        now = self.dispatcher.clock()
-        due = now + timedelta(seconds=exc.retry_after or 0)
-        async with self.dispatcher.store.transaction() as conn:
-            for index in range(first, len(replies)):
-                await push(conn, keyring, channel=CHANNEL, chat_id=chat_id, reply=replies[index],
-                           dedupe_key=f"{CHANNEL}:update:{update_id}:{index}", due_at=due,
-                           now=now, private=True)
-        logs.event(log, "telegram.reply_queued", logging.WARNING, reason=exc.reason,
-                   replies=len(replies) - first)
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Deliver ``reply`` to ``chat_id``; raises RetryLater, Unreachable or Undeliverable."""

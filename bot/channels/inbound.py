@@ -1,0 +1,116 @@
+"""What every channel does with what comes in, whatever the platform: one chat's updates in
+turn, a guard against deliveries seen a moment ago, replies that could not go out queued in
+the outbox, and membership (blocked, removed, back) recorded.
+
+A channel reads its platform's update into neutral terms and hands the work here; only
+sending, and what the platform's errors mean, stay in the channel's own package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from functools import partial
+
+from bot import logs
+from bot.conversation.dispatch import Dispatcher
+from bot.conversation.messages import Reply
+from bot.conversation.proactive import push
+from bot.store import updates, users
+
+log = logging.getLogger(__name__)
+
+
+class InTurn:
+    """Work for one chat runs in order of arrival; different chats run side by side, at most
+    ``limit`` at once (a caller waits for a place: back-pressure on the platform)."""
+
+    def __init__(self, limit: int, channel: str) -> None:
+        self.channel = channel
+        self._slots = asyncio.Semaphore(limit)
+        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, chat_key: str, work: Callable[[], Awaitable[None]]) -> None:
+        await self._slots.acquire()
+        task = asyncio.create_task(self._after(self._tails.get(chat_key), work))
+        self._tails[chat_key] = task
+        self._tasks.add(task)
+        task.add_done_callback(partial(self._finished, chat_key))
+
+    async def _after(self, previous: asyncio.Task[None] | None,
+                     work: Callable[[], Awaitable[None]]) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await work()
+        except Exception as exc:  # one update's failure must not stop the chat's next one
+            logs.event(log, "inbound.failed", logging.ERROR, channel=self.channel,
+                       error=type(exc).__name__)
+
+    def _finished(self, chat_key: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        if self._tails.get(chat_key) is task:
+            del self._tails[chat_key]
+
+    async def drain(self) -> None:
+        """Until everything submitted so far has finished."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class RecentIds:
+    """A bounded set of the latest update ids, oldest forgotten first: a platform's quick
+    re-delivery is dropped without a database round trip."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._ids: OrderedDict[int, None] = OrderedDict()
+
+    def add(self, update_id: int) -> bool:
+        """True if ``update_id`` is new."""
+        if update_id in self._ids:
+            return False
+        self._ids[update_id] = None
+        if len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+        return True
+
+
+async def first_sight(dispatcher: Dispatcher, channel: str, update_id: int) -> bool:
+    """Record an update that does not go to the dispatcher (whose transaction records the
+    ones it handles), so a replay reaching another replica is dropped too."""
+    async with dispatcher.store.transaction() as conn:
+        return await updates.first_sight(conn, channel, update_id, dispatcher.clock())
+
+
+async def queue_unsent(dispatcher: Dispatcher, channel: str, chat_id: str, update_id: int,
+                       replies: Sequence[Reply], first: int, *, reason: str,
+                       retry_after: float | None) -> None:
+    """Hand ``replies[first:]`` to the outbox: the platform refused them for now."""
+    now = dispatcher.clock()
+    due = now + timedelta(seconds=retry_after or 0)
+    async with dispatcher.store.transaction() as conn:
+        for index in range(first, len(replies)):
+            await push(conn, dispatcher.services.keyring, channel=channel, chat_id=chat_id,
+                       reply=replies[index], dedupe_key=f"{channel}:update:{update_id}:{index}",
+                       due_at=due, now=now, private=True)
+    logs.event(log, "inbound.reply_queued", logging.WARNING, channel=channel, reason=reason,
+               replies=len(replies) - first)
+
+
+async def membership(dispatcher: Dispatcher, channel: str, chat_id: str, *,
+                     reachable: bool) -> None:
+    """The chat blocked or removed the bot (nothing more is scheduled to it until it writes
+    again), or took it back."""
+    chat_key = dispatcher.services.pseudonyms.chat(channel, chat_id)
+    async with dispatcher.store.transaction() as conn:
+        if reachable:
+            await users.mark_reachable(conn, channel, chat_key)
+        else:
+            await users.mark_unreachable(conn, channel, chat_key)
+    logs.event(log, "inbound.membership", channel=channel, reachable=reachable)
