@@ -17,38 +17,32 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from aiohttp import web
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, InvalidToken, TelegramError
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot import logs
 from bot.channels.base import Lifecycle
 from bot.channels.inbound import InTurn, RecentIds, first_sight, membership, queue_unsent
-from bot.channels.ratelimit import Limit, RateLimiter
+from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram._bot import (
     GuardedApplication,
     TelegramRateLimiter,
     TolerantBot,
     parse_update,
 )
-from bot.channels.telegram._errors import delivery_error
+from bot.channels.telegram._outgoing import Budgets, Outgoing
 from bot.channels.telegram._render import (
     PAYLOAD_PREFIX,
-    escape,
-    keyboard,
-    needs_reference,
-    split_text,
 )
 from bot.channels.telegram._updates import (
     CHANNEL,
@@ -63,7 +57,7 @@ from bot.conversation.dispatch import Dispatcher
 from bot.conversation.i18n import gettext, use_language
 from bot.conversation.messages import Attachment, Capabilities, Reply
 from bot.errors import ConfigError, RetryLater, Undeliverable, Unreachable
-from bot.security.identity import open_at_rest, seal_at_rest
+from bot.security.identity import open_at_rest
 from bot.store import updates, users
 from bot.web import WebServer
 
@@ -89,41 +83,6 @@ HOUSEKEEPING_INTERVAL = 3600.0
 FLOOD_WAIT_INLINE = 10.0
 """A flood wait up to this long is waited out in place; a longer one sends the reply to the
 outbox (the chat is not held that long)."""
-# Edits Telegram refuses for reasons a fresh message avoids.
-_EDIT_REFUSED = ("message is not modified", "message can't be edited", "message to edit not found",
-                 "there is no text in the message to edit")
-# Timing jitter between counting a message here and Telegram receiving it: without a margin, two
-# messages counted exactly one window apart may arrive a hair closer than that.
-_MARGIN = 0.1
-_OVERALL = Limit(30, 1.0 + _MARGIN)
-_PER_CHAT = Limit(1, 1.0 + _MARGIN)
-_PER_GROUP = Limit(20, 60.0 + _MARGIN)
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Budgets:
-    """Telegram's sending limits: ~30 messages/s per bot, 1/s per chat, 20/min per group."""
-
-    overall: Limit = _OVERALL
-    per_chat: Limit = _PER_CHAT
-    per_group: Limit = _PER_GROUP
-
-    def limiter(self, clock: Callable[[], float] = time.monotonic,
-                sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> RateLimiter:
-        """A rate limiter keeping these budgets, counted on ``clock``."""
-        return RateLimiter(overall=self.overall, per_chat=self.per_chat,
-                           per_group=self.per_group, clock=clock, sleep=sleep)
-
-
-@contextlib.contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except TelegramError as exc:
-        raise delivery_error(exc) from exc
-
-
 def webhook_secret(token: str) -> str:
     """The secret Telegram echoes on every webhook call: derived from the token, so every
     replica expects the same one and a restart does not need to register it again."""
@@ -157,6 +116,7 @@ class TelegramChannel(Lifecycle):
                                        settings.telegram_base_file_url,
                                        settings.telegram_timeout_seconds,
                                        settings.telegram_concurrency)
+        self._out = Outgoing(self.application.bot, dispatcher)
         self._webhook_connections = min(settings.telegram_concurrency, MAX_WEBHOOK_CONNECTIONS)
         self._in_turn = InTurn(settings.telegram_concurrency, CHANNEL)
         self._recent = RecentIds(RECENT_UPDATES)
@@ -387,10 +347,10 @@ class TelegramChannel(Lifecycle):
         for index, reply in enumerate(replies):
             try:
                 if reply.edit and edit is not None:
-                    await self._edit_or_send(chat_id, edit, reply, thread)
+                    await self._out.edit_or_send(chat_id, edit, reply, thread)
                     edit = None  # one message to edit: later replies are new messages
                 else:
-                    await self._deliver(chat_id, reply, thread)
+                    await self._out.deliver(chat_id, reply, thread)
             except RetryLater as exc:
                 await queue_unsent(self.dispatcher, CHANNEL, chat_id, update_id, replies, index,
                                    reason=exc.reason, retry_after=exc.retry_after)
@@ -405,59 +365,7 @@ class TelegramChannel(Lifecycle):
         """Deliver ``reply`` to ``chat_id``; raises RetryLater, Unreachable or Undeliverable."""
         if not self._ready:
             raise RetryLater("telegram channel not running")
-        await self._deliver(chat_id, reply, None)
-
-    async def _deliver(self, chat_id: str, reply: Reply, thread: int | None) -> None:
-        """The text in parts, then the photos it introduces; the options go on the last
-        message sent, so they stay below everything they are about."""
-        parts = split_text(reply.text)
-        markup = await self._keyboard(reply)
-        last = len(parts) + len(reply.photos)
-        bot = self.application.bot
-        with _translated():
-            for number, part in enumerate(parts, start=1):
-                await bot.send_message(
-                    chat_id, escape(part), parse_mode=ParseMode.HTML,
-                    reply_markup=markup if number == last else None,
-                    link_preview_options=NO_PREVIEW, message_thread_id=thread)
-            for number, photo in enumerate(reply.photos, start=len(parts) + 1):
-                await bot.send_photo(chat_id, photo, message_thread_id=thread,
-                                     reply_markup=markup if number == last else None)
-
-    async def _edit_or_send(self, chat_id: str, message_id: int, reply: Reply,
-                            thread: int | None) -> None:
-        parts = split_text(reply.text)
-        if len(parts) != 1 or reply.photos:
-            await self._deliver(chat_id, reply, thread)
-            return
-        try:
-            await self.application.bot.edit_message_text(
-                escape(parts[0]), chat_id=chat_id, message_id=message_id,
-                parse_mode=ParseMode.HTML, reply_markup=await self._keyboard(reply),
-                link_preview_options=NO_PREVIEW)
-        except BadRequest as exc:
-            if not any(marker in exc.message.lower() for marker in _EDIT_REFUSED):
-                raise delivery_error(exc) from exc
-            await self._deliver(chat_id, reply, thread)
-        except TelegramError as exc:
-            raise delivery_error(exc) from exc
-
-    async def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
-        """The inline keyboard for the reply's options; data over Telegram's 64 bytes is stored
-        (sealed) and the button carries ``p:<random id>``."""
-        stored: dict[str, str] = {}
-        buttons: list[tuple[str, str]] = []
-        for option in reply.options:
-            data = option.data
-            if needs_reference(data) or not data:
-                reference = secrets.token_urlsafe(12)
-                stored[reference] = seal_at_rest(self.services.keyring, data)
-                data = PAYLOAD_PREFIX + reference
-            buttons.append((option.label, data))
-        if stored:
-            async with self.dispatcher.store.transaction() as conn:
-                await updates.save_payloads(conn, stored, self.dispatcher.clock())
-        return keyboard(tuple(buttons))
+        await self._out.deliver(chat_id, reply, None)
 
     # --- upkeep -------------------------------------------------------------------------
 
