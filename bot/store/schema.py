@@ -228,3 +228,12 @@ button_payloads = Table(
     Column("data", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False, index=True),
 )
+
+key_fingerprint = Table(
+    "key_fingerprint",
+    metadata,
+    # one row: what the master key derives for recognising itself, never the key
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
