@@ -11,6 +11,7 @@ from bot import logs
 from bot.channels.base import Channel
 from bot.conversation.dispatch import Dispatcher, utc_now
 from bot.errors import ConfigError, StoreError
+from bot.security.keys import check_key
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store, communes
@@ -55,11 +56,16 @@ class App:
     async def initialize(self) -> None:
         from handlers import routers
 
-        self.services.keyring  # noqa: B018 - a bad key must stop start-up, not the first report
+        key = self.services.key  # a bad key must stop start-up, not the first report
         try:
             self._store = await Store.open(self.settings.database_url)
         except StoreError as exc:
             raise ConfigError("PCMT_DATABASE_URL", str(exc)) from exc
+        try:
+            await check_key(self._store, key, self.clock())
+        except ConfigError:
+            await self._store.close()
+            raise
         async with self._store.transaction() as conn:
             await communes.sync(conn, *self.services.commune_list)
         self._dispatcher = Dispatcher(self._store, self.services, routers(), clock=self.clock)

@@ -204,13 +204,23 @@ def _invite_place(services: Services, args: argparse.Namespace) -> tuple[str | N
     return None, code
 
 
-async def _admin_store(settings: Settings) -> Store:
-    from bot.errors import StoreError
+async def _admin_store(settings: Settings, services: Services) -> Store:
+    from datetime import UTC, datetime
 
+    from bot.errors import StoreError
+    from bot.security.keys import check_key
+
+    key = services.key
     try:
-        return await Store.open(settings.database_url)
+        store = await Store.open(settings.database_url)
     except StoreError as exc:
         raise ConfigError("PCMT_DATABASE_URL", str(exc)) from exc
+    try:
+        await check_key(store, key, datetime.now(UTC))
+    except ConfigError:
+        await store.close()
+        raise
+    return store
 
 
 async def _admin_invite(settings: Settings, services: Services, role: str, commune_code: str | None,
@@ -225,7 +235,7 @@ async def _admin_invite(settings: Settings, services: Services, role: str, commu
     code = new_ticket_code()
     now = datetime.now(UTC)
     expires = now + timedelta(hours=hours)
-    store = await _admin_store(settings)
+    store = await _admin_store(settings, services)
     try:
         async with store.transaction() as conn:
             await officers.create_invite(conn, code_hash=invite_hash(services.keyring, code),
@@ -256,7 +266,7 @@ async def _admin_unrouted(settings: Settings, services: Services) -> None:
     from bot.reports import place_of
     from bot.store import audit, reports
 
-    store = await _admin_store(settings)
+    store = await _admin_store(settings, services)
     try:
         async with store.transaction() as conn:
             waiting = await reports.awaiting_route(conn, commune_code=None, province_code=None)

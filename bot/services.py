@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot.security.identity import Pseudonyms, open_at_rest, seal_at_rest
-from bot.security.keys import load_keyring
+from bot.security.keys import LoadedKey, load_keyring
 from bot.security.privacy import Keyring
 from bot.settings import Settings
 
@@ -23,8 +23,12 @@ class Services:
         self.settings = settings
 
     @cached_property
-    def keyring(self) -> Keyring:
+    def key(self) -> LoadedKey:
         return load_keyring(self.settings)
+
+    @property
+    def keyring(self) -> Keyring:
+        return self.key.keyring
 
     def seal(self, text: str) -> str:
         """``text`` sealed for a text column (conversation state, menus)."""

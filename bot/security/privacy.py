@@ -58,13 +58,16 @@ class Keyring:
     """Subkeys derived from one master secret, one per use, so that leaking one use (say, the
     alias key through a timing bug) exposes neither sealed content nor reply handles."""
 
-    __slots__ = ("_alias_key", "_boxes", "_sign_key")
+    __slots__ = ("_alias_key", "_boxes", "_sign_key", "fingerprint")
 
     def __init__(self, master: bytes) -> None:
         if len(master) < MIN_SECRET_BYTES:
             raise ValueError(f"the secret key must be at least {MIN_SECRET_BYTES} bytes, "
                              f"got {len(master)}")
         self._alias_key = _derive(master, b"alias")
+        # Recorded in the database to recognise the key it belongs to; a derivation of its
+        # own, so it tells nothing of the key or of the other subkeys.
+        self.fingerprint = _b64(_derive(master, b"fingerprint"))
         self._sign_key = _derive(master, b"callback-signing")
         self._boxes: dict[str, AESGCM] = {
             "content": AESGCM(_derive(master, b"report-content")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -41,7 +42,11 @@ class Store:
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True, **engine_options: Any) -> Store:
-        store = cls(_create_engine(url, **engine_options))
+        try:
+            engine = _create_engine(url, **engine_options)
+        except OSError as exc:  # the folder or file cannot be made: no engine to close
+            raise StoreError(f"cannot open the database: {type(exc).__name__}: {exc}") from exc
+        store = cls(engine)
         try:
             if migrate:
                 await store.upgrade()
@@ -117,13 +122,20 @@ class _InlineSqlite(aiosqlite.Connection):
         return self._connect().__await__()  # no worker thread to start
 
 
+def _create_private(database: Path) -> None:
+    """The database file (and its folder, if missing) readable by the owner only, from the
+    start: SQLite would create it by the umask, and gives its WAL files the file's mode."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def _create_engine(url: str, **options: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True, **options)
     database = parsed.database or ":memory:"
     if database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database))
 
     async def connect() -> aiosqlite.Connection:
         return await _InlineSqlite(partial(sqlite3.connect, database))

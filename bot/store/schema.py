@@ -260,3 +260,12 @@ option_lists = Table(
     Column("body", Text, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
+
+key_fingerprint = Table(
+    "key_fingerprint",
+    metadata,
+    # one row: what the master key derives for recognising itself, never the key
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
