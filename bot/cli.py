@@ -310,9 +310,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         settings = load_settings()
-        # A terminal chat shows the conversation; routine log lines would drown it.
-        quiet = args.command == "chat" and "PCMT_LOG_LEVEL" not in os.environ
         log_file = _log_file(settings, args.command)
+        # A chat on standard error's terminal shows the conversation; routine log lines would
+        # drown it. A log file takes them all.
+        quiet = args.command == "chat" and log_file is None and "PCMT_LOG_LEVEL" not in os.environ
         logs.configure("WARNING" if quiet else settings.log_level, settings.log_format,
                        sensitive=settings.log_sensitive, secrets=_secrets(settings),
                        file=log_file)

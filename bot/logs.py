@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.errors import ConfigError
+
 _SENSITIVE_KEYS = frozenset({"chat_id", "user_id", "external_id"})
 _sensitive_allowed = False
 _HANDLER_NAME = "pcmt"
@@ -70,15 +72,21 @@ def configure(level: str = "INFO", fmt: str = "kv", *, secrets: Iterable[str] = 
     if file is None:
         handler = logging.StreamHandler(sys.stderr)
     else:
-        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        file.touch(mode=0o600, exist_ok=True)
-        handler = logging.FileHandler(file, encoding="utf-8")
+        try:
+            file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            file.touch(mode=0o600, exist_ok=True)
+            handler = logging.FileHandler(file, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError("PCMT_LOG_FILE", f"cannot write {file} ({exc.strerror})") from None
     handler.setFormatter(_Formatter(as_json=fmt == "json"))
     handler.addFilter(_MaskSecrets(secrets))
     handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
     # Replace only our own handler, so that one added by a test harness keeps listening.
-    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
+    for replaced in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(replaced)
+        replaced.close()
+    root.addHandler(handler)
     root.setLevel(level)
     # Below WARNING these libraries echo content: request URLs with the bot token and update
     # bodies with what people wrote (httpx, httpcore, telegram), SQL parameters (aiosqlite,

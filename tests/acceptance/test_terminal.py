@@ -76,3 +76,13 @@ def test_end_of_input_on_a_terminal_ends_the_chat(tmp_path: Path) -> None:
         process.kill()
         os.close(controller)
     assert (tmp_path / "data" / "pcmt-bot.log").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_log_file_that_cannot_be_written_stops_start_up_with_one_line(
+        tmp_path: Path) -> None:
+    env = {**os.environ, "PCMT_LOG_FILE": "/proc/nope/pcmt.log", "PCMT_DATA_DIR": str(tmp_path),
+           "PCMT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/pcmt.db"}
+    done = subprocess.run([sys.executable, "-m", "bot", "chat"], input="", capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "PCMT_LOG_FILE" in done.stderr
