@@ -228,9 +228,9 @@ async def _admin_invite(settings: Settings, services: Services, role: str, commu
     from datetime import UTC, datetime, timedelta
 
     from bot.clock import VIETNAM
+    from bot.officials.invites import invite_hash
     from bot.security.privacy import new_ticket_code
     from bot.store import audit, officers
-    from handlers.officer import invite_hash
 
     code = new_ticket_code()
     now = datetime.now(UTC)

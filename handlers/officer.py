@@ -18,7 +18,7 @@ from bot.conversation.flows import Flow
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import ChatKind, Option, Reply
 from bot.conversation.routing import Context, Router
-from bot.officials import Scope
+from bot.officials import Scope, invites
 from bot.reports import (
     MAX_TEXT,
     Content,
@@ -27,12 +27,12 @@ from bot.reports import (
     open_text,
     place_of,
     relay_to_reporter,
-    route,
+    route_waiting,
     seal_text,
     status_label,
 )
-from bot.security.privacy import Keyring, normalize_ticket_code
-from bot.store import audit, officers, reports, users
+from bot.security.privacy import normalize_ticket_code
+from bot.store import reports
 from bot.store.reports import CLOSED_STATUSES, OPEN_STATUSES, Report
 from handlers.start import show_menu
 
@@ -43,10 +43,6 @@ NOTE_FLOW = "police_note"
 TEXT_FLOWS = (QUESTION_FLOW, NOTE_FLOW)
 LIST_LIMIT = 200  # shown ten at a time by the pager; beyond this, /report TICKET
 THREAD_LIMIT = 10
-JOIN_ATTEMPTS = 5
-"""Wrong invite codes one person may try per :data:`JOIN_WINDOW`; codes carry 60 bits."""
-JOIN_WINDOW = timedelta(hours=1)
-JOIN_FAILED = "invite.failed"
 
 # Statuses only move forward; the three closing ones end the report.
 _RANK = {"new": 0, "acknowledged": 1, "verifying": 2, "handled": 3, "unfounded": 3, "spam": 3}
@@ -88,64 +84,32 @@ async def _report_in_scope(ctx: Context, scope: Scope, typed: str) -> Report | N
 
 # --- joining ---------------------------------------------------------------------------------
 
-def invite_hash(keyring: Keyring, code: str) -> str:
-    """What the invites table keeps of a code (``pcmt-bot admin invite`` prints the code)."""
-    return keyring.alias("invite", code)
-
-
 @router.command("join")
 async def join(ctx: Context) -> None:
     typed = ctx.incoming.args.strip()
     if not typed:
         ctx.reply(_("officer.join_usage"))
         return
-    actor = f"user:{ctx.user.id}"
-    failures = await audit.count(ctx.conn, actor=actor, action=JOIN_FAILED,
-                                 since=ctx.now - JOIN_WINDOW)
-    if failures >= JOIN_ATTEMPTS:
-        ctx.reply(_("officer.join_limited"))
+    incoming = ctx.incoming
+    joined = await invites.redeem(ctx.conn, ctx.services.keyring, typed, user_id=ctx.user.id,
+                                  channel=incoming.channel, chat_id=incoming.chat_id,
+                                  chat_kind=incoming.chat_kind.value, language=ctx.language,
+                                  now=ctx.now)
+    if isinstance(joined, str):
+        ctx.reply(_(joined))
         return
-    code = normalize_ticket_code(typed)
-    invite = None
-    if code is not None:
-        invite = await officers.redeem_invite(ctx.conn, invite_hash(ctx.services.keyring, code),
-                                              ctx.now)
-    if invite is None or invite.province_code is None:
-        await ctx.audit(JOIN_FAILED)
-        ctx.reply(_("officer.join_failed"))
-        return
-    commune_code = invite.commune_code if invite.role == "officer" else None
-    province_code = invite.province_code
-    await officers.link(ctx.conn, channel=ctx.incoming.channel, chat_id=ctx.incoming.chat_id,
-                        role=invite.role, commune_code=commune_code,
-                        province_code=province_code, language=ctx.language, now=ctx.now)
-    await users.set_role(ctx.conn, ctx.user.id, invite.role, commune_code=commune_code,
-                         province_code=province_code)
-    ctx.user = replace(ctx.user, role=invite.role, commune_code=commune_code,
-                       province_code=province_code)
-    await ctx.audit("invite.redeemed", subject=commune_code or province_code,
-                    detail=f"{invite.role} {ctx.incoming.chat_kind.value}")
-    delivered = await _deliver_waiting(ctx, commune_code, province_code)
-    scope = Scope(invite.role, commune_code, province_code)
+    ctx.user = replace(ctx.user, role=joined.role, commune_code=joined.commune_code,
+                       province_code=joined.province_code)
+    services = ctx.services
+    delivered = await route_waiting(ctx.conn, commune_code=joined.commune_code,
+                                    province_code=joined.province_code,
+                                    keyring=services.keyring, settings=services.settings,
+                                    communes=services.communes, now=ctx.now)
+    scope = Scope(joined.role, joined.commune_code, joined.province_code)
     lines = [_("officer.joined", place=_scope_name(ctx, scope))]
     if delivered:
         lines.append(_("officer.join_delivered", count=delivered))
     ctx.reply("\n".join(lines), [Option(_("menu.reports"), "reports")])
-
-
-async def _deliver_waiting(ctx: Context, commune_code: str | None, province_code: str) -> int:
-    """Route what was waiting for this commune (or province) now that someone can receive it."""
-    waiting = await reports.awaiting_route(ctx.conn, commune_code=commune_code,
-                                           province_code=None if commune_code else province_code)
-    services = ctx.services
-    delivered = 0
-    for report in waiting:
-        level = await route(ctx.conn, report, keyring=services.keyring,
-                            settings=services.settings, place=place_of(services.communes, report),
-                            now=ctx.now)
-        if level is not None:
-            delivered += 1
-    return delivered
 
 
 # --- listing and viewing ---------------------------------------------------------------------

@@ -161,6 +161,21 @@ async def route(conn: AsyncConnection, report: Report, *, keyring: Keyring, sett
     return level
 
 
+async def route_waiting(conn: AsyncConnection, *, commune_code: str | None, province_code: str,
+                        keyring: Keyring, settings: Settings, communes: CommuneIndex,
+                        now: datetime) -> int:
+    """Route what was waiting for this commune (or province) now that someone can receive
+    it; how many went out."""
+    waiting = await reports.awaiting_route(conn, commune_code=commune_code,
+                                           province_code=None if commune_code else province_code)
+    delivered = 0
+    for report in waiting:
+        level = await route(conn, report, keyring=keyring, settings=settings,
+                            place=place_of(communes, report), now=now)
+        delivered += level is not None
+    return delivered
+
+
 async def notify(conn: AsyncConnection, report: Report, *, keyring: Keyring, settings: Settings,
                  text_id: str, dedupe: str, now: datetime, level: str = "commune",
                  **params: object) -> int:

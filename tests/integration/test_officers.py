@@ -23,13 +23,13 @@ from bot import cli, logs
 from bot.channels.console import ConsoleChannel
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import ChatKind, Reply
+from bot.officials.invites import JOIN_ATTEMPTS, invite_hash
 from bot.security.privacy import new_ticket_code
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store, communes, officers, reports, users
 from bot.store.schema import audit_log, report_messages
 from handlers import routers
-from handlers.officer import JOIN_ATTEMPTS, invite_hash
 from scheduler.delivery import Delivery
 from scheduler.escalation import Escalation
 from scheduler.retention import Retention

@@ -33,9 +33,9 @@ from PIL import ExifTags, Image
 
 from bot import logs
 from bot.channels.telegram import Budgets
+from bot.officials.invites import invite_hash
 from bot.security.privacy import new_ticket_code
 from bot.store import communes, officers, reports
-from handlers.officer import invite_hash
 from tests.conftest import FakeClock
 from tests.fakes.images import CAMERA, COMMENT, LATITUDE, LONGITUDE, SERIAL, jpeg_with_metadata
 from tests.fakes.telegram_api import FakeTelegramServer, SentRecord
