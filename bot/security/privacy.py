@@ -16,6 +16,7 @@ import math
 import re
 import secrets
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 from cryptography.exceptions import InvalidTag
@@ -214,19 +215,40 @@ def _group(symbols: str) -> str:
 
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 MAX_PIXELS = 50_000_000  # a 50-megapixel phone photo; beyond that it is a bomb, not evidence
+MAX_DECODED_BYTES = 48_000_000
+"""What one decoded picture may take in memory (width x height x bands, after JPEG's reduced
+decode): 16 megapixels in RGB. A file of a few kilobytes can declare far more: a 7000 x 7000
+WEBP of 2 KB is under :data:`MAX_PIXELS` and decodes to 196 MB before any copy."""
+MAX_DECODES = 2
+"""Pictures decoded at once, in the whole process; others wait their turn."""
+# Decoding happens on these threads only, whichever thread asks. Beyond the cap, this bounds
+# what the allocator keeps: each thread has its own malloc arena, which holds on to the
+# memory of the largest picture it decoded, so decoding on every worker of asyncio's pool
+# would keep one such picture per worker.
+_decoders = ThreadPoolExecutor(MAX_DECODES, thread_name_prefix="pcmt-decode")
 
 
 def sanitize_image(data: bytes, *, max_bytes: int = 10_000_000, max_side: int = 2560,
-                   max_pixels: int = MAX_PIXELS) -> bytes:
+                   max_pixels: int = MAX_PIXELS,
+                   max_decoded_bytes: int = MAX_DECODED_BYTES) -> bytes:
     """A fresh JPEG holding only the pixels of ``data``: upright, at most ``max_side`` on its
     longest side, with no EXIF, GPS, XMP, ICC profile, comment or thumbnail.
+
+    Blocking and memory-hungry: call it off the event loop. At most :data:`MAX_DECODES` run at
+    once, so the memory of many uploads together stays bounded.
 
     Colour profiles are dropped rather than applied: a wide-gamut photo loses a little
     saturation, which is cheaper than parsing an untrusted profile.
     """
     if len(data) > max_bytes:
         raise ImageRejected("too_large")
-    picture = _decode(data, max_side=max_side, max_pixels=max_pixels)
+    image = _open(data, max_side=max_side, max_pixels=max_pixels,
+                  max_decoded_bytes=max_decoded_bytes)
+    return _decoders.submit(_reencode, image, max_side).result()
+
+
+def _reencode(image: Image.Image, max_side: int) -> bytes:
+    picture = _decode(image)
     picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     # a new image copies no ``info`` (Pillow would otherwise write a JPEG comment back out)
     fresh = Image.new("RGB", picture.size)
@@ -236,7 +258,9 @@ def sanitize_image(data: bytes, *, max_bytes: int = 10_000_000, max_side: int = 
     return out.getvalue()
 
 
-def _decode(data: bytes, *, max_side: int, max_pixels: int) -> Image.Image:
+def _open(data: bytes, *, max_side: int, max_pixels: int,
+          max_decoded_bytes: int) -> Image.Image:
+    """The picture with only its header read, refused when decoding it would cost too much."""
     try:
         image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
         width, height = image.size
@@ -245,12 +269,25 @@ def _decode(data: bytes, *, max_side: int, max_pixels: int) -> Image.Image:
         scale = max_side / max(width, height)
         if scale < 1:  # JPEG can decode straight at 1/2, 1/4 or 1/8 size, sparing memory
             image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
-        image.load()
+        width, height = image.size  # the size it will decode at
+        # every picture becomes RGB at least, whatever fewer bands it decodes to
+        if width * height * max(len(image.getbands()), 3) > max_decoded_bytes:
+            raise ImageRejected("too_many_pixels")
     except ImageRejected:
         raise
     except Image.DecompressionBombError:
         raise ImageRejected("too_many_pixels") from None
     except Exception:  # hostile input makes Pillow's parsers raise many kinds of errors
+        raise ImageRejected("not_image") from None
+    return image
+
+
+def _decode(image: Image.Image) -> Image.Image:
+    try:
+        image.load()
+    except Image.DecompressionBombError:
+        raise ImageRejected("too_many_pixels") from None
+    except Exception:  # a header that promised a picture the data does not hold
         raise ImageRejected("not_image") from None
     return _flatten(_upright(image))
 

@@ -7,8 +7,11 @@ import io
 import math
 import re
 import struct
+import subprocess
+import sys
 import zipfile
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -443,3 +446,67 @@ def test_pixel_limit_is_adjustable() -> None:
         sanitize_image(raw, max_pixels=9_999)
     assert caught.value.reason == "too_many_pixels"
     assert sanitize_image(raw, max_pixels=10_000)
+
+
+def _webp_bomb() -> bytes:
+    """A few kilobytes declaring 7000 x 7000: under the pixel limit, ~150 MB once decoded."""
+    out = io.BytesIO()
+    Image.new("RGB", (7_000, 7_000), (30, 90, 160)).save(out, "WEBP", lossless=True)
+    return out.getvalue()
+
+
+def test_a_picture_too_big_to_decode_in_memory_is_rejected_before_decoding() -> None:
+    bomb = _webp_bomb()
+    assert len(bomb) < 100_000
+    with pytest.raises(ImageRejected) as caught:
+        sanitize_image(bomb)
+    assert caught.value.reason == "too_many_pixels"
+    # the limit counts bands: the same pixels in one band fit
+    grey = _encoded(Image.new("L", (2_000, 2_000), 90), "PNG")
+    assert sanitize_image(grey, max_decoded_bytes=2_000 * 2_000 * 3)
+    with pytest.raises(ImageRejected):
+        sanitize_image(grey, max_decoded_bytes=2_000 * 2_000 * 3 - 1)
+
+
+_SIX_AT_ONCE = """
+import io, resource, sys
+from concurrent.futures import ThreadPoolExecutor
+from PIL import Image
+from bot.security import privacy
+
+pictures = [open(path, "rb").read() for path in sys.argv[1:]]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def sanitize(data):
+    try:
+        return len(privacy.sanitize_image(data))
+    except privacy.ImageRejected as exc:
+        return exc.reason
+with ThreadPoolExecutor(len(pictures)) as pool:
+    results = list(pool.map(sanitize, pictures))
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(grown // 1024, *results)
+"""
+# Measured on Linux (Pillow 13): six 7000 x 7000 WEBP bombs at once add under 5 MB to the
+# peak; six PNGs of the largest accepted size (4000 x 4000 RGB) at once add ~330 MB, two
+# decodes' worth. Decoded on six threads, 4800 x 4800 ones added ~1.3 GB.
+SIX_BOMBS_CEILING_MB = 50
+SIX_LARGEST_CEILING_MB = 600
+
+
+@pytest.mark.parametrize(("kind", "ceiling"), [("bomb", SIX_BOMBS_CEILING_MB),
+                                               ("largest", SIX_LARGEST_CEILING_MB)])
+def test_six_decodes_at_once_stay_under_a_memory_ceiling(tmp_path: Path, kind: str,
+                                                         ceiling: int) -> None:
+    if kind == "bomb":
+        data = _webp_bomb()
+    else:
+        data = _encoded(Image.new("RGB", (4_000, 4_000), (30, 90, 160)), "PNG")
+    path = tmp_path / kind
+    path.write_bytes(data)
+    result = subprocess.run([sys.executable, "-c", _SIX_AT_ONCE, *[str(path)] * 6],
+                            capture_output=True, text=True, timeout=120, check=True)
+    grown, *results = result.stdout.split()
+    expected = "too_many_pixels" if kind == "bomb" else None
+    assert all(outcome == expected for outcome in results) if expected else all(
+        outcome.isdigit() for outcome in results), results
+    assert int(grown) < ceiling, f"{grown} MB for six at once"
