@@ -11,9 +11,9 @@
     │   ├── RetryLater         transient: rate limit, timeout, network, server error
     │   ├── Unreachable        the recipient blocked the bot or left the chat
     │   └── Undeliverable      the message itself is wrong for the platform
-    ├── PrivacyError           (bot.security.privacy) sealing and image checks
-    │   └── ImageRejected
-    └── KnowledgeBaseError     (bot.knowledge) a malformed knowledge-base file
+    ├── PrivacyError           a sealed value that does not open
+    │   └── ImageRejected      an upload that is not a picture we decode
+    └── KnowledgeBaseError     a malformed knowledge-base file
 """
 
 from __future__ import annotations
@@ -65,3 +65,19 @@ class Unreachable(DeliveryError):
 
 class Undeliverable(DeliveryError):
     """The message itself is wrong for the platform; retrying would fail the same way."""
+
+
+class PrivacyError(PcmtError):
+    """A sealed value could not be opened: tampered with, truncated, or sealed for another use."""
+
+
+class ImageRejected(PrivacyError):
+    """An upload that is not a picture we are willing to decode; ``reason`` says which way."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class KnowledgeBaseError(PcmtError):
+    """A knowledge-base file is missing, malformed, or disagrees with its translation."""

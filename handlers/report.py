@@ -20,6 +20,7 @@ from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
 from bot.conversation.routing import Context, Router
 from bot.conversation.validators import Text, YesNo
+from bot.errors import ImageRejected
 from bot.geo import Candidate
 from bot.reports import (
     CATEGORIES,
@@ -34,7 +35,7 @@ from bot.reports import (
     seal_text,
     status_label,
 )
-from bot.security.privacy import ImageRejected, normalize_ticket_code, sanitize_image
+from bot.security.privacy import normalize_ticket_code, sanitize_image
 from bot.store import audit, reports
 from bot.text import fold
 from handlers.start import resume_kept, show_menu

@@ -19,9 +19,9 @@ from bot import logs
 from bot.channels.base import Channel
 from bot.conversation import menus as numbering
 from bot.conversation.messages import Reply
-from bot.errors import DeliveryError, RetryLater, Undeliverable, Unreachable
+from bot.errors import DeliveryError, PrivacyError, RetryLater, Undeliverable, Unreachable
 from bot.security.identity import Pseudonyms, open_at_rest
-from bot.security.privacy import Keyring, PrivacyError
+from bot.security.privacy import Keyring
 from bot.settings import Settings
 from bot.store import Store, menus, outbox, users
 from bot.store.outbox import OutboxItem

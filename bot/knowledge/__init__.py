@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.errors import PcmtError
+from bot.errors import KnowledgeBaseError
 from bot.knowledge._retrieval import (
     EN_STOPWORDS,
     TEENCODE,
@@ -72,10 +72,6 @@ _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _MAX_SUGGESTIONS = 3
 
 Kind = Literal["safety", "answer", "suggest", "fallback"]
-
-
-class KnowledgeBaseError(PcmtError):
-    """A knowledge-base file is missing, malformed, or disagrees with its translation."""
 
 
 @dataclass(frozen=True, slots=True)

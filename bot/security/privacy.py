@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from PIL import Image, ImageOps
 
-from bot.errors import PcmtError
+from bot.errors import ImageRejected, PrivacyError
 
 Purpose = Literal["content", "handle"]
 RejectReason = Literal["not_image", "too_large", "too_many_pixels"]
@@ -39,18 +39,6 @@ _TAG_BYTES = 16
 _SIGN_TAG_BYTES = 8
 _SIGN_SEPARATOR = "."  # never produced by urlsafe base64, so the last one always starts the tag
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
-
-
-class PrivacyError(PcmtError):
-    """A sealed value could not be opened: tampered with, truncated, or sealed for another use."""
-
-
-class ImageRejected(PrivacyError):
-    """An upload that is not a picture we are willing to decode."""
-
-    def __init__(self, reason: RejectReason) -> None:
-        super().__init__(reason)
-        self.reason: RejectReason = reason
 
 
 # --- keys ------------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.errors import KnowledgeBaseError
 from bot.knowledge import (
     THRESHOLDS,
     Answer,
     KnowledgeBase,
-    KnowledgeBaseError,
     Thresholds,
     detect_language,
     safety_risk,

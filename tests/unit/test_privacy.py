@@ -18,14 +18,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
+from bot.errors import ImageRejected, PrivacyError
 from bot.security.privacy import (
     CALLBACK_LIMIT,
     TICKET_ALPHABET,
     TICKET_BITS,
     TICKET_SYMBOLS,
-    ImageRejected,
     Keyring,
-    PrivacyError,
     Purpose,
     new_ticket_code,
     normalize_ticket_code,
