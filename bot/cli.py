@@ -15,7 +15,7 @@ from typing import Any
 from bot import logs
 from bot.app import App
 from bot.channels.console import ConsoleChannel
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StoreError
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from bot.store import Store
@@ -304,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             action = lambda: _db_upgrade(settings)  # noqa: E731
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(action())
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:
         print(f"pcmt-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     return 0
