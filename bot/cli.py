@@ -17,7 +17,7 @@ from bot import logs
 from bot.app import App
 from bot.channels.base import Channel
 from bot.channels.console import ConsoleChannel
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StoreError
 from bot.officials import check_admin_chat
 from bot.services import Services
 from bot.settings import Settings, load_settings
@@ -332,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             action = lambda: _db_upgrade(settings)  # noqa: E731
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(action())
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:
         print(f"pcmt-bot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     return 0

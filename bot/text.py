@@ -11,6 +11,9 @@ import unicodedata
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Characters that reorder what is shown around them (a ticket or an address could be made to
+# read as another) and lone surrogates (halves of a character that no encoder accepts).
+_UNSAFE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def fold(text: str) -> str:
@@ -25,7 +28,15 @@ def tokens(text: str) -> list[str]:
     return fold(text).split()
 
 
+def clean_platform_text(text: str) -> str:
+    """``text`` as a platform handed it over, without what no part of the bot can store or
+    show safely: NUL and other control characters, lone surrogates, bidirectional controls.
+    Line breaks and tabs stay."""
+    return _UNSAFE.sub("", _CONTROL.sub("", text))
+
+
 def clean_user_text(text: str, limit: int) -> str:
-    """NFC-normalise, drop control characters and cut to ``limit`` characters."""
-    normalised = unicodedata.normalize("NFC", text)
-    return _CONTROL.sub("", normalised).strip()[:limit]
+    """NFC-normalise, drop control, bidirectional-control and lone-surrogate characters, and
+    cut to ``limit`` characters."""
+    return clean_platform_text(unicodedata.normalize("NFC", clean_platform_text(text))
+                               ).strip()[:limit]

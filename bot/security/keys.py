@@ -43,7 +43,11 @@ def load_keyring(settings: Settings) -> LoadedKey:
         source, text = KEY_SETTING, settings.secret_key.get_secret_value()
     else:
         source = f"PCMT_DATA_DIR ({KEY_FILE})"
-        text, generated = _read_or_create(settings)
+        try:
+            text, generated = _read_or_create(settings)
+        except OSError as exc:
+            raise ConfigError("PCMT_DATA_DIR", f"cannot read or create {KEY_FILE} there: "
+                              f"{exc.strerror or type(exc).__name__}") from None
     try:
         return LoadedKey(Keyring.from_text(text), generated)
     except ValueError as exc:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 
 def _run(*args: str, stdin: str) -> list[str]:
@@ -47,3 +51,28 @@ def test_ask_answers_one_question_in_the_language_asked_for() -> None:
     lines = _run("ask", "--lang", "en", "ma", "tuy", "da", "la", "gi", stdin="")
     assert lines and "Tiếng Việt" not in lines[0]
     assert any("meth" in line.lower() for line in lines)
+
+
+COMMANDS = [["run"], ["chat"], ["db", "upgrade"], ["admin", "unrouted"],
+            ["admin", "invite", "--role", "supervisor", "--province", "79"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("broken", ["database", "data_dir"])
+def test_an_unusable_database_or_data_folder_exits_2_with_one_line(
+        tmp_path: Path, command: list[str], broken: str) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PCMT_")}
+    if broken == "database":
+        env.update(PCMT_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/x",
+                   PCMT_DATA_DIR=str(tmp_path))
+    else:
+        if command == ["db", "upgrade"]:
+            pytest.skip("the schema upgrade reads no file of the data folder")
+        env.update(PCMT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/pcmt.db",
+                   PCMT_DATA_DIR="/proc/nope")
+    result = subprocess.run([sys.executable, "-m", "bot", *command], env=env, cwd=tmp_path,
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("pcmt-bot: ") and "Traceback" not in result.stderr

@@ -188,3 +188,30 @@ async def test_healthz_reports_a_polling_channel_whose_handling_loop_ended(
     await asyncio.sleep(0.05)
     assert (await health(polling_bot.web))[1]["telegram"] == "down"
 
+
+
+def typed(chat_id: int, text: str) -> dict[str, Any]:
+    """A private message as a client may send it, with no entities computed."""
+    user = {"id": chat_id, "is_bot": False, "first_name": "Lan", "language_code": "vi"}
+    return {"message": {"message_id": len(text), "date": 1_790_000_000, "from": user,
+                        "text": text, "chat": {"id": chat_id, "type": "private"}}}
+
+
+@pytest.mark.parametrize("odd", ["\ud800", "\x00", "\u202e"])
+async def test_odd_characters_in_text_and_buttons_are_cleaned_at_the_boundary(
+        polling_bot: Running, odd: str) -> None:
+    server = polling_bot.server
+    server.queue_raw(typed(601, f"/start{odd}"))
+    [menu] = await server.wait_for_messages(601, 1)
+    assert menu.text is not None and menu.text.startswith("Xin chào"), menu.text
+    assert menu.message_id is not None
+    server.queue_raw(typed(601, f"ma túy{odd} là gì"))
+    [answer] = (await server.wait_for_messages(601, 2))[1:]
+    assert answer.text is not None and "lỗi" not in answer.text.lower(), answer.text
+    presses = [server.press_button(601, menu.message_id, data)["callback_query"]["id"]
+               for data in (f"lang:en{odd}", odd, f"{odd}faq")]
+    await server.wait_until(lambda: len(server.answered_callbacks) >= len(presses))
+    assert {str(a["callback_query_id"]) for a in server.answered_callbacks} == set(presses)
+    switched = (await server.wait_for_messages(601, 3))[2]
+    assert switched.text == "Switched to English."
+    await assert_clean(polling_bot)

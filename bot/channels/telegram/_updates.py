@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from telegram import Chat, ChatMember, Document, Message, PhotoSize, Update
 
 from bot.conversation.messages import ChatKind, Incoming, Location
+from bot.text import clean_platform_text
 
 CHANNEL = "telegram"
 
@@ -101,10 +102,12 @@ def _button(update: Update, bot_username: str) -> Event:
     assert query is not None
     message = query.message
     kind = _kind(message.chat) if message is not None else None
-    if message is None or kind is None or not query.data:
+    # Button data comes back from the client: anything may have been put there.
+    data = clean_platform_text(query.data) if isinstance(query.data, str) else ""
+    if message is None or kind is None or not data:
         return Ignored(callback_id=query.id)
     incoming = Incoming(CHANNEL, str(message.chat.id), str(query.from_user.id), chat_kind=kind,
-                        choice=query.data, locale_hint=query.from_user.language_code)
+                        choice=data, locale_hint=query.from_user.language_code)
     return Received(incoming, callback_id=query.id, button_message=message.message_id,
                     thread_id=_thread(message) if isinstance(message, Message) else None)
 
@@ -123,9 +126,10 @@ def _message(message: Message, bot_username: str, max_file_bytes: int) -> Event:
     base = Incoming(CHANNEL, chat_id, user_id, chat_kind=kind, locale_hint=user.language_code)
     thread = _thread(message)
     if message.text is not None:
-        if not _addressed_to_us(message.text, bot_username):
+        text = clean_platform_text(message.text)
+        if not _addressed_to_us(text, bot_username):
             return Ignored()
-        incoming = Incoming.from_text(CHANNEL, chat_id, user_id, message.text, chat_kind=kind,
+        incoming = Incoming.from_text(CHANNEL, chat_id, user_id, text, chat_kind=kind,
                                       locale_hint=user.language_code)
         if kind is ChatKind.GROUP and incoming.command is None:
             return Ignored()
@@ -142,7 +146,8 @@ def _message(message: Message, bot_username: str, max_file_bytes: int) -> Event:
     elif message.document is not None:
         files = (_document(message.document, max_file_bytes),)
     if files:
-        return Received(replace(base, text=message.caption), files=files, thread_id=thread)
+        caption = clean_platform_text(message.caption) if message.caption else None
+        return Received(replace(base, text=caption), files=files, thread_id=thread)
     if any(getattr(message, name, None) for name in _UNSUPPORTED):
         return NotUnderstood(chat_id, user_id, edited=False, thread_id=thread)
     return Ignored()  # service messages: pinned, joined, ...
