@@ -11,7 +11,6 @@ import asyncio
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,21 +20,19 @@ from sqlalchemy import select
 
 from bot import cli, logs
 from bot.channels.console import ConsoleChannel
-from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import ChatKind, Reply
 from bot.officials.invites import JOIN_ATTEMPTS, invite_hash
 from bot.security.privacy import new_ticket_code
 from bot.services import Services
 from bot.settings import Settings
-from bot.store import Store, communes, officers, reports, users
+from bot.store import Store, officers, reports, users
 from bot.store.schema import audit_log, report_messages
-from handlers import routers
-from scheduler.delivery import Delivery
 from scheduler.escalation import Escalation
 from scheduler.retention import Retention
 from tests.conftest import FakeClock, StoreFactory
 from tests.fakes.images import CAMERA, jpeg_with_metadata
 from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel, file_report
+from tests.world import World as SharedWorld
 
 CHANNEL = "telegram"
 SAI_GON = "phuong sai gon tp hcm"  # 26740, province 79, beside Bến Thành
@@ -44,14 +41,8 @@ NOT_FOUND = "Không tìm thấy tin báo"
 NOT_ALLOWED = "chỉ dành cho công an"
 
 
-@dataclass
-class World:
-    """One deployment: its store, services, clock and the chats people use."""
-
-    store: Store
-    services: Services
-    clock: FakeClock
-    dispatcher: Dispatcher
+class World(SharedWorld):
+    """The shared world with the police side: invites, joins, reports and the audit log."""
 
     def reporter(self, user_id: str = "987650001") -> Chat:
         return Chat(self.dispatcher, CHANNEL, user_id)
@@ -82,10 +73,6 @@ class World:
         code = await self.invite(role, commune=commune, province=province)
         return await chat.say(f"/join {code}")
 
-    def delivery(self, *channels: RecordingChannel) -> Delivery:
-        return Delivery(self.store, {c.name: c for c in channels}, self.services.settings,
-                        self.clock, self.services.keyring)
-
     async def report(self, ticket: str) -> reports.Report:
         async with self.store.transaction() as conn:
             found = await reports.by_ticket(conn, ticket)
@@ -102,9 +89,7 @@ class World:
 
 
 async def _world(store: Store, services: Services, clock: FakeClock) -> World:
-    async with store.transaction() as conn:
-        await communes.sync(conn, *services.commune_list)
-    return World(store, services, clock, Dispatcher(store, services, routers(), clock=clock))
+    return await World.build(store, services, clock)
 
 
 @pytest.fixture
