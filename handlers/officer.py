@@ -31,6 +31,7 @@ from bot.reports import (
     seal_text,
     status_label,
 )
+from bot.reports import status as report_status
 from bot.security.privacy import normalize_ticket_code
 from bot.store import reports
 from bot.store.reports import CLOSED_STATUSES, OPEN_STATUSES, Report
@@ -44,9 +45,6 @@ TEXT_FLOWS = (QUESTION_FLOW, NOTE_FLOW)
 LIST_LIMIT = 200  # shown ten at a time by the pager; beyond this, /report TICKET
 THREAD_LIMIT = 10
 
-# Statuses only move forward; the three closing ones end the report.
-_RANK = {"new": 0, "acknowledged": 1, "verifying": 2, "handled": 3, "unfounded": 3, "spam": 3}
-SETTABLE = ("verifying", "handled", "unfounded", "spam")
 
 
 async def scope_of(ctx: Context) -> Scope | None:
@@ -212,7 +210,7 @@ async def action(ctx: Context) -> None:
         await _set_status(ctx, report, "acknowledged")
     elif verb == "st":
         _offer_statuses(ctx, report)
-    elif verb == "set" and value in SETTABLE:
+    elif verb == "set" and value in report_status.SETTABLE:
         await _set_status(ctx, report, value)
     elif verb == "ask":
         await _begin_question(ctx, report)
@@ -240,7 +238,7 @@ def _offer_statuses(ctx: Context, report: Report) -> None:
         "spam": _("police.set.spam"),
     }
     options = [Option(labels[status], f"r:set:{report.ticket}:{status}")
-               for status in SETTABLE if _RANK[status] > _RANK[report.status]]
+               for status in report_status.choices(report.status)]
     options.append(_open_option(report.ticket))
     ctx.reply(_("officer.pick_status", ticket=report.ticket,
                 status=status_label(report.status)), options)
@@ -250,7 +248,7 @@ async def _set_status(ctx: Context, report: Report, status: str) -> None:
     if report.status in CLOSED_STATUSES:
         ctx.reply(_("officer.closed", ticket=report.ticket), [_open_option(report.ticket)])
         return
-    if _RANK[status] <= _RANK[report.status]:
+    if not report_status.can_move(report.status, status):
         ctx.reply(_("officer.status_unchanged", ticket=report.ticket,
                     status=status_label(report.status)), [_open_option(report.ticket)])
         return

@@ -67,6 +67,11 @@ class CallbackData:
         return cls(**arguments)
 
 
+def prefix_of(data: str) -> str:
+    """The kind of button ``data`` is, plain string or packed :class:`CallbackData`."""
+    return data.split(SEPARATOR, 1)[0]
+
+
 def _encodes(text: str) -> bool:
     try:
         text.encode()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from bot import logs
+from bot.conversation.callbacks import prefix_of
 from bot.conversation.flows import Flow
 from bot.conversation.i18n import DEFAULT_LANGUAGE, gettext, use_language
 from bot.conversation.messages import Capabilities, Incoming, Reply
@@ -85,10 +86,6 @@ def _merge(table: dict[str, _Claim], claims: dict[str, _Claim], router: str) -> 
     if clash:
         raise RoutingConflict(f"router {router!r} claims {sorted(clash)}, claimed already")
     table.update(claims)
-
-
-def prefix_of(choice: str) -> str:
-    return choice.split(":", 1)[0]
 
 
 class Dispatcher:

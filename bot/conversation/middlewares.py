@@ -10,10 +10,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.conversation import menus
+from bot.conversation.callbacks import prefix_of
 from bot.conversation.flows import Interrupt
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import MAX_TEXT, ChatKind, Incoming, Reply
-from bot.conversation.routing import Context
+from bot.conversation.routing import Context, Route
 from bot.errors import BadCallback
 from bot.store import conversations
 from bot.text import clean_user_text
@@ -42,8 +43,10 @@ FILTERS = (heard, cleaned)
 
 def standard(dispatcher: Dispatcher) -> list[Middleware]:
     """Outermost first: layout sees every reply the inner stages add."""
+    from bot.conversation.dispatch import STALE_CHOICE
+
     return [_LaidOut(dispatcher), _bad_buttons, _Numbers(dispatcher), _Expiry(dispatcher),
-            _Interruptions(dispatcher)]
+            _Interruptions(dispatcher, STALE_CHOICE)]
 
 
 class _LaidOut:
@@ -126,13 +129,12 @@ class _Expiry:
 class _Interruptions:
     """A command or a button from outside the active flow suspends or ends it, visibly."""
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: Dispatcher, stale: Route) -> None:
         self.dispatcher = dispatcher
         self.routes = dispatcher.routes
+        self.stale = stale
 
     async def __call__(self, ctx: Context, call_next: Next) -> None:
-        from bot.conversation.dispatch import STALE_CHOICE, prefix_of
-
         state = ctx.state
         route = self.routes.route(ctx.incoming)
         flow = self.routes.flows.get(state.flow) if state is not None else None
@@ -143,7 +145,7 @@ class _Interruptions:
         if choice is not None and prefix_of(choice) in flow.buttons:
             await call_next(ctx)
             return
-        if route is STALE_CHOICE:
+        if route is self.stale:
             ctx.note(_("error.stale_choice"))
             flow.reprompt(ctx)
             return
