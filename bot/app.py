@@ -10,13 +10,14 @@ from types import TracebackType
 from bot import logs
 from bot.channels.base import Channel
 from bot.conversation.dispatch import Dispatcher, utc_now
+from bot.deadlines import ensure_defaults, places_of
 from bot.errors import ConfigError, StoreError
 from bot.security.keys import check_key
 from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store, communes
 from bot.web import WebServer
-from scheduler import escalation, retention
+from scheduler import deadlines, escalation, retention
 from scheduler.delivery import Delivery
 from scheduler.runner import Job, Scheduler
 
@@ -68,6 +69,7 @@ class App:
             raise
         async with self._store.transaction() as conn:
             await communes.sync(conn, *self.services.commune_list)
+            await ensure_defaults(conn, places_of(*self.services.commune_list), self.clock())
         self._dispatcher = Dispatcher(self._store, self.services, routers(), clock=self.clock)
 
     def add_channel(self, channel: Channel) -> None:
@@ -96,8 +98,10 @@ class App:
     def _jobs(self) -> list[Job]:
         ticks = escalation.Escalation(self.store, self.services, self.clock)
         purge = retention.Retention(self.store, self.clock)
+        reminders = deadlines.Deadlines(self.store, self.services, self.clock)
         return [Job("escalation", ticks.tick, escalation.INTERVAL_SECONDS),
-                Job("retention", purge.tick, retention.INTERVAL_SECONDS)]
+                Job("retention", purge.tick, retention.INTERVAL_SECONDS),
+                Job("deadlines", reminders.tick, deadlines.INTERVAL_SECONDS)]
 
     async def stop(self) -> None:
         if self._scheduler is not None:

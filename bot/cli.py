@@ -17,6 +17,7 @@ from bot import logs
 from bot.app import App
 from bot.channels.base import Channel
 from bot.channels.console import ConsoleChannel
+from bot.deadlines import admin as deadlines_admin
 from bot.errors import ConfigError, StoreError
 from bot.officials import check_admin_chat
 from bot.services import Services
@@ -60,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply the schema migrations")
 
-    admin = commands.add_parser("admin", help="police invites, reports nobody has received")
+    admin = commands.add_parser(
+        "admin", help="police invites, reports nobody has received, reporting deadlines")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
     invite = admin_commands.add_parser(
         "invite", help="print a one-time code that links a police chat to a commune or province")
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the code expires after this many hours (default 72)")
     admin_commands.add_parser(
         "unrouted", help="open reports no police chat has received yet (never their content)")
+    deadlines_admin.add_parser(admin_commands)
     return parser
 
 
@@ -174,6 +177,8 @@ def _admin(settings: Settings, args: argparse.Namespace) -> int:
     if args.admin_command == "unrouted":
         asyncio.run(_admin_unrouted(settings, services))
         return 0
+    if args.admin_command == "deadlines":
+        return asyncio.run(deadlines_admin.run(settings, services, args, _admin_store))
     try:
         commune_code, province_code = _invite_place(services, args)
     except ValueError as exc:

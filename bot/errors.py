@@ -13,7 +13,8 @@
     │   └── Undeliverable      the message itself is wrong for the platform
     ├── PrivacyError           a sealed value that does not open
     │   └── ImageRejected      an upload that is not a picture we decode
-    └── KnowledgeBaseError     a malformed knowledge-base file
+    ├── KnowledgeBaseError     a malformed knowledge-base file
+    └── DeadlineRulesError     a deadline rules file with problems (each with its line)
 """
 
 from __future__ import annotations
@@ -81,3 +82,11 @@ class ImageRejected(PrivacyError):
 
 class KnowledgeBaseError(PcmtError):
     """A knowledge-base file is missing, malformed, or disagrees with its translation."""
+
+
+class DeadlineRulesError(PcmtError):
+    """A deadline rules file that cannot be loaded; ``problems`` are ``file:line: what``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems

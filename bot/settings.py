@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
@@ -64,6 +65,11 @@ class Settings(BaseSettings):
     report_retention_days: int = Field(default=90, ge=1)
     spam_slowdown_days: int = Field(default=7, ge=1)
 
+    deadline_reminder_days: str = Field(default="3,1,0",
+                                        pattern=r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$")
+    deadline_reminder_time: time = time(8, 0)
+    deadline_follow_up_days: int = Field(default=30, ge=1, le=366)
+
     telegram_concurrency: int = Field(default=16, ge=1, le=256)
     telegram_timeout_seconds: float = Field(default=10.0, gt=0)
     telegram_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
@@ -93,6 +99,12 @@ class Settings(BaseSettings):
     def channels(self) -> tuple[str, ...]:
         """The channels this deployment can run: the console always, Telegram with a token."""
         return ("console", "telegram") if self.telegram_token is not None else ("console",)
+
+    @property
+    def deadline_reminder_offsets(self) -> tuple[int, ...]:
+        """Working days before a due date on which reminders go out (0: the due day)."""
+        return tuple(sorted({int(day) for day in self.deadline_reminder_days.split(",")},
+                            reverse=True))
 
     @property
     def is_sqlite(self) -> bool:

@@ -16,7 +16,8 @@ def main_menu(ctx: Context) -> list[Option]:
     """The menu for this user's role; every entry is handled by the router of its prefix."""
     role = ctx.user.role
     if role in OFFICER_ROLES:
-        options = [Option(_("menu.reports"), "reports"), Option(_("menu.ask"), "faq")]
+        options = [Option(_("menu.reports"), "reports"), Option(_("menu.deadlines"), "dl:list"),
+                   Option(_("menu.ask"), "faq")]
     else:
         options = [
             Option(_("menu.ask"), "faq"),

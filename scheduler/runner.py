@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -32,9 +33,12 @@ class Scheduler:
             self.delivery.tick, "interval", seconds=self.interval, id="delivery",
             max_instances=1, coalesce=True,
         )
+        # A job's first tick is at start: what fell due while no process ran (a deadline
+        # round, an escalation) goes out now, not an interval later.
         for job in self.jobs:
             self._scheduler.add_job(job.tick, "interval", seconds=job.seconds, id=job.name,
-                                    max_instances=1, coalesce=True)
+                                    max_instances=1, coalesce=True,
+                                    next_run_time=datetime.now(UTC))
         self._scheduler.start()
 
     async def stop(self) -> None:

@@ -9,6 +9,8 @@ either wholly planned or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,6 +38,32 @@ async def push(conn: AsyncConnection, keyring: Keyring, *, channel: str, chat_id
     return await outbox.enqueue(conn, channel=channel, chat_id=address,
                                 payload=seal_at_rest(keyring, reply.to_json()),
                                 dedupe_key=dedupe_key, due_at=due_at, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One message of a batch for :func:`push_many` (to a police chat: never sealed)."""
+
+    channel: str
+    chat_id: str
+    reply: Reply
+    dedupe_key: str
+
+
+async def push_many(conn: AsyncConnection, keyring: Keyring, items: Iterable[Queued], *,
+                    now: datetime) -> None:
+    """Queue many messages due now in one statement, as :func:`push` would one by one (a
+    round of reminders to every commune). Keys queued before are skipped."""
+    # A round sends the same words to thousands of police chats: each text is sealed once.
+    sealed: dict[Reply, str] = {}
+    rows = []
+    for item in items:
+        payload = sealed.get(item.reply)
+        if payload is None:
+            payload = sealed[item.reply] = seal_at_rest(keyring, item.reply.to_json())
+        rows.append({"channel": item.channel, "chat_id": item.chat_id, "payload": payload,
+                     "dedupe_key": item.dedupe_key})
+    await outbox.enqueue_many(conn, rows, due_at=now, now=now)
 
 
 async def open_flow(conn: AsyncConnection, services: Services, flow: Flow, *, user: User,

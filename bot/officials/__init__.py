@@ -113,8 +113,19 @@ async def targets(conn: AsyncConnection, report: Report,
 async def province_targets(conn: AsyncConnection, report: Report,
                            settings: Settings) -> list[Target]:
     """The province's supervisors, else the admin chat: where escalations go."""
-    province = await inboxes.supervisors(conn, report.province_code)
-    return [_target(inbox) for inbox in province] or _admin_level(settings)[1]
+    return await supervisor_targets(conn, report.province_code, settings)
+
+
+async def supervisor_targets(conn: AsyncConnection, province_code: str,
+                             settings: Settings) -> list[Target]:
+    """The supervisors of ``province_code``, else the admin chat."""
+    province = await inboxes.supervisors(conn, province_code)
+    return [_target(inbox) for inbox in province] or admin_targets(settings)
+
+
+def admin_targets(settings: Settings) -> list[Target]:
+    """The admin chat, when there is one."""
+    return _admin_level(settings)[1]
 
 
 def _admin_level(settings: Settings) -> tuple[str | None, list[Target]]:

@@ -8,7 +8,7 @@ skips rows another replica holds (``FOR UPDATE SKIP LOCKED``).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,6 +45,17 @@ async def enqueue(conn: AsyncConnection, *, channel: str, chat_id: str, payload:
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     result = await conn.execute(statement)
     return bool(result.rowcount)
+
+
+async def enqueue_many(conn: AsyncConnection, rows: Sequence[Mapping[str, str]], *,
+                       due_at: datetime, now: datetime) -> None:
+    """Queue many rows (``channel``, ``chat_id``, ``payload``, ``dedupe_key``) at once; rows
+    whose ``dedupe_key`` was queued before are skipped."""
+    if not rows:
+        return
+    statement = insert_ignore(conn, outbox).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    await conn.execute(statement, [{**row, "due_at": due_at, "status": PENDING, "attempts": 0,
+                                    "created_at": now} for row in rows])
 
 
 def _claimable(now: datetime) -> list[object]:

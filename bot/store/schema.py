@@ -269,3 +269,69 @@ key_fingerprint = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
 )
+
+# --- reporting deadlines (migration 0007) ---
+
+deadline_rules = Table(
+    "deadline_rules",
+    metadata,
+    # the rule as loaded (JSON); a rule dropped from the file stays, inactive, for its history
+    Column("id", String(48), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
+)
+
+calendar_overrides = Table(
+    "calendar_overrides",
+    metadata,
+    # the government's yearly swaps: a Saturday worked (True) or an extra day off (False)
+    Column("day", Date, primary_key=True),
+    Column("working", Boolean, nullable=False),
+)
+
+deadlines = Table(
+    "deadlines",
+    metadata,
+    # one period of a rule (or one case), made when its first reminder is planned
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", String(48), nullable=False),
+    Column("period", String(32), nullable=False),
+    Column("due_on", Date, nullable=False, index=True),
+    Column("commune_code", String(16), nullable=True, index=True),
+    Column("reference", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("rule_id", "period", name="uq_deadlines_rule_id"),
+)
+
+deadline_runs = Table(
+    "deadline_runs",
+    metadata,
+    # a round of reminders or a digest, claimed by the one process that plans it
+    Column("deadline_id", Integer, ForeignKey("deadlines.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("kind", String(12), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("planned_at", UTCDateTime, nullable=False),
+)
+
+deadline_submissions = Table(
+    "deadline_submissions",
+    metadata,
+    # the unit is a commune for an officer's rule, a province for a supervisor's
+    Column("deadline_id", Integer, ForeignKey("deadlines.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("unit", String(16), primary_key=True),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("submitted_by", String(32), nullable=False),
+)
+
+deadline_snoozes = Table(
+    "deadline_snoozes",
+    metadata,
+    Column("deadline_id", Integer, ForeignKey("deadlines.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("unit", String(16), primary_key=True),
+    Column("remind_on", Date, nullable=False, index=True),
+    Column("sent", Boolean, nullable=False),
+)
