@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.clock import Calendar
+from bot.clock import Calendar, local
 from bot.deadlines.periods import Period, Timing, periods_due_between
 from bot.deadlines.rules import DEFAULT_RULES, Places, Rule, RuleSet, load
 from bot.geo import Commune, CommuneIndex, Province
@@ -39,14 +39,17 @@ class Book:
 
     rules: Mapping[str, Rule]
     calendar: Calendar
+    since: Mapping[str, date]
+    """The day each rule was first loaded: periods due before it are not reminded."""
 
 
 async def open_book(conn: AsyncConnection) -> Book:
-    bodies = await store.rule_bodies(conn)
+    stored = await store.active_rules(conn)
     overrides = await store.overrides(conn)
     days = Calendar(extra_days_off=frozenset(d for d, working in overrides.items() if not working),
                     extra_working_days=frozenset(d for d, working in overrides.items() if working))
-    return Book({rule_id: Rule.from_json(body) for rule_id, body in bodies.items()}, days)
+    return Book({rule_id: Rule.from_json(body) for rule_id, (body, _) in stored.items()}, days,
+                {rule_id: local(added).date() for rule_id, (_, added) in stored.items()})
 
 
 def places_of(provinces: Iterable[Province], communes: Iterable[Commune]) -> Places:
@@ -137,7 +140,7 @@ async def open_deadlines(conn: AsyncConnection, book: Book, settings: Settings, 
         plan = timing(settings, rule)
         for period, due in periods_due_between(rule, today - window, today + timedelta(days=90),
                                                book.calendar):
-            if plan.first_reminder(due, book.calendar) <= today:
+            if book.since[rule.id] <= due and plan.first_reminder(due, book.calendar) <= today:
                 found.append((rule, await store.upsert(conn, rule_id=rule.id, period=period.key,
                                                        due_on=due, now=now)))
     for case in await store.cases_due_since(conn, today - window):

@@ -130,5 +130,10 @@ class Timing:
         return days.add_working_days(due, -max(self.offsets, default=0))
 
     def moment(self, day: date) -> datetime:
-        """When a reminder of ``day`` goes out: at ``at``, or after the quiet hours."""
-        return self.quiet.next_allowed(datetime.combine(day, self.at, tzinfo=VIETNAM))
+        """When the round of ``day`` goes out: at ``at``, or, when that is in the quiet hours,
+        as they end that morning (a round belongs to its day: the next one has its own)."""
+        wanted = datetime.combine(day, self.at, tzinfo=VIETNAM)
+        allowed = self.quiet.next_allowed(wanted)
+        if allowed.date() == day:
+            return allowed
+        return datetime.combine(day, self.quiet.end, tzinfo=VIETNAM)

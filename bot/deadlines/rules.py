@@ -154,16 +154,17 @@ def parse(text: str, places: Places, *, name: str = "<rules>") -> RuleSet:
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
         report = _reporter(problems, name, lines, index, entry)
-        rule = _rule(entry, places, report) if isinstance(entry, dict) else None
         if not isinstance(entry, dict):
             report(None, "not a table")
-        if rule is None:
             continue
-        if rule.id in seen:
-            report("id", f"id used twice (first on line {seen[rule.id]})")
-            continue
-        seen[rule.id] = lines.of(index, "id")
-        rules.append(rule)
+        rule_id = entry.get("id")
+        if isinstance(rule_id, str) and rule_id in seen:
+            report("id", f"id used twice (first on line {seen[rule_id]})")
+        elif isinstance(rule_id, str):
+            seen[rule_id] = lines.of(index, "id")
+        rule = _rule(entry, places, report)
+        if rule is not None:
+            rules.append(rule)
     working, off = _calendar(document.get("calendar", {}), name, lines.calendar, problems)
     if problems:
         raise DeadlineRulesError(problems)

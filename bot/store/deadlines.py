@@ -61,7 +61,7 @@ async def replace_rules(conn: AsyncConnection, bodies: dict[str, str],
         if rule_id not in stored:
             counts["added"] += 1
             await conn.execute(deadline_rules.insert().values(
-                id=rule_id, body=body, active=True, loaded_at=now))
+                id=rule_id, body=body, active=True, added_at=now, loaded_at=now))
         elif stored[rule_id] != (body, True):
             counts["changed"] += 1
             await conn.execute(update(deadline_rules).where(deadline_rules.c.id == rule_id)
@@ -85,11 +85,12 @@ async def has_rules(conn: AsyncConnection) -> bool:
                 .scalar_one())
 
 
-async def rule_bodies(conn: AsyncConnection, *, active_only: bool = True) -> dict[str, str]:
-    query = select(deadline_rules.c.id, deadline_rules.c.body).order_by(deadline_rules.c.id)
-    if active_only:
-        query = query.where(deadline_rules.c.active.is_(True))
-    return {row.id: row.body for row in await conn.execute(query)}
+async def active_rules(conn: AsyncConnection) -> dict[str, tuple[str, datetime]]:
+    """Each active rule's body and when it was first loaded."""
+    rows = await conn.execute(
+        select(deadline_rules.c.id, deadline_rules.c.body, deadline_rules.c.added_at)
+        .where(deadline_rules.c.active.is_(True)).order_by(deadline_rules.c.id))
+    return {row.id: (row.body, row.added_at) for row in rows}
 
 
 async def overrides(conn: AsyncConnection) -> dict[date, bool]:

@@ -279,6 +279,8 @@ deadline_rules = Table(
     Column("id", String(48), primary_key=True),
     Column("body", Text, nullable=False),
     Column("active", Boolean, nullable=False),
+    # periods due before a rule was first loaded are not chased: nobody was reminded of them
+    Column("added_at", UTCDateTime, nullable=False),
     Column("loaded_at", UTCDateTime, nullable=False),
 )
 

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=48), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("added_at", UTCDateTime, nullable=False),
         sa.Column("loaded_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deadline_rules")),
     )
