@@ -14,13 +14,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import App
+from bot.channels.console import CAPABILITIES as CONSOLE
 from bot.clock import VIETNAM
 from bot.conversation.messages import Reply
-from bot.deadlines import load_rules, places_of
+from bot.deadlines import ensure_defaults, load_rules, places_of
 from bot.deadlines.rules import parse
 from bot.officials.invites import invite_hash
 from bot.security.privacy import new_ticket_code
 from bot.services import Services
+from bot.settings import Settings
 from bot.store import Store, officers
 from bot.store.schema import deadlines, outbox
 from scheduler.deadlines import Deadlines
@@ -42,7 +45,7 @@ due_day = 27
 
 
 class DeadlineWorld(World):
-    telegram: RecordingChannel
+    channels: list[RecordingChannel]
 
     def at(self, local: str) -> None:
         """Set the clock to ``local`` (YYYY-MM-DD HH:MM, Vietnam time)."""
@@ -53,8 +56,7 @@ class DeadlineWorld(World):
         async with self.store.transaction() as conn:
             await load_rules(conn, parse(text, places_of(*commune_list())), self.clock())
 
-    async def join(self, user: str, role: str, place: str) -> Chat:
-        chat = self.citizen(user)
+    async def invite(self, role: str, place: str) -> str:
         code = new_ticket_code()
         commune = self.services.communes.get(place) if role == "officer" else None
         async with self.store.transaction() as conn:
@@ -63,7 +65,11 @@ class DeadlineWorld(World):
                 commune_code=commune.code if commune else None,
                 province_code=commune.province_code if commune else place,
                 expires_at=self.clock() + timedelta(days=1))
-        await chat.say(f"/join {code}")
+        return code
+
+    async def join(self, user: str, role: str, place: str) -> Chat:
+        chat = self.citizen(user)
+        await chat.say(f"/join {await self.invite(role, place)}")
         return chat
 
     async def tick(self, store: Store | None = None) -> int:
@@ -71,18 +77,21 @@ class DeadlineWorld(World):
         return planned.reminders + planned.digests
 
     async def delivered(self) -> dict[str, list[Reply]]:
-        self.telegram.sent.clear()
-        await self.delivery(self.telegram).drain()
+        """What each chat received since last asked."""
+        for channel in self.channels:
+            channel.sent.clear()
+        await self.delivery(*self.channels).drain()
         found: dict[str, list[Reply]] = {}
-        for chat, reply in self.telegram.sent:
-            found.setdefault(chat, []).append(reply)
+        for channel in self.channels:
+            for chat, reply in channel.sent:
+                found.setdefault(chat, []).append(reply)
         return found
 
 
 @pytest.fixture
 async def world(store: Store, services: Services, clock: FakeClock) -> DeadlineWorld:
     built = await DeadlineWorld.build(store, services, clock)
-    built.telegram = RecordingChannel("telegram")
+    built.channels = [RecordingChannel("telegram")]
     await built.load()
     return built
 
@@ -275,3 +284,63 @@ async def test_a_commune_without_officers_shows_in_the_province_overview(
     assert "Đã nộp 0/2" in overview[-1].text
     [listing] = await supervisor.press(option(overview[-1], "dl:show:"))
     assert listing.text.count("chưa có cán bộ liên kết") == 2
+
+
+async def test_console_officer_gets_a_shipped_rule_and_the_province_a_missed_one(
+        store: Store, services: Services, clock: FakeClock) -> None:
+    """The shipped rules as a console user meets them: a first start loads them, reminders
+    come on the working days, "Đã nộp" typed as its number stops them, and what nobody
+    submitted reaches the province's supervisor the next working morning."""
+    world = await DeadlineWorld.build(store, services, clock)
+    async with world.store.transaction() as conn:
+        assert await ensure_defaults(conn, places_of(*commune_list()), clock())
+        assert not await ensure_defaults(conn, places_of(*commune_list()), clock())
+    world.channels = [RecordingChannel("telegram"), RecordingChannel("console", CONSOLE)]
+    officer = world.console("officer-1")
+    code = await world.invite("officer", BEN_THANH)
+    await officer.say(f"/join {code}")
+    supervisor = world.citizen("900")
+    await supervisor.say(f"/join {await world.invite('supervisor', '79')}")
+
+    # Monthly, quarterly and yearly statistics are all due Tuesday 15 December 2026.
+    world.at("2026-12-10 08:00")
+    await world.tick()
+    reminders = (await world.delivered())["officer-1"]
+    assert len(reminders) == 3 and all("15/12/2026" in r.text for r in reminders)
+    monthly = next(r for r in reminders if "ma túy tháng" in r.text)
+    number = monthly.first_number + [o.data for o in monthly.options].index(
+        option(monthly, "dl:done:"))
+    [recorded] = await officer.say(str(number))
+    assert "Đã ghi nhận: Báo cáo thống kê số liệu ma túy tháng" in recorded.text
+
+    world.at("2026-12-15 08:00")
+    await world.tick()
+    due_today = (await world.delivered())["officer-1"]
+    assert len(due_today) == 2 and not any("ma túy tháng" in r.text for r in due_today)
+    world.at("2026-12-16 08:00")
+    await world.tick()
+    missed = [r.text for r in (await world.delivered())["900"]]
+    assert any(text.startswith("⚠️ Quá hạn: Báo cáo thống kê số liệu ma túy quý, quý 4/2026")
+               for text in missed)
+    # Listed as late for the quarter and the year, not for the month it submitted.
+    assert sum(text.count("• Phường Bến Thành,") for text in missed) == 2
+
+
+async def test_the_running_app_plans_what_is_due_as_it_starts(settings: Settings,
+                                                              clock: FakeClock) -> None:
+    """``run`` and ``chat`` tick every job once at start: a console user opening the chat
+    on a reminder morning sees the reminder without waiting for the next interval."""
+    async with App(settings, clock=clock) as app:
+        world = DeadlineWorld(app.store, app.services, clock, app.dispatcher)
+        await world.load()
+        console = RecordingChannel("console", CONSOLE)
+        app.add_channel(console)
+        await world.console("officer-1").say(f"/join {await world.invite('officer', BEN_THANH)}")
+        world.at("2026-11-23 08:00")
+        await app.start()
+        for _ in range(100):
+            if console.sent:
+                break
+            await asyncio.sleep(0.05)
+        [(chat, reminder)] = console.sent
+    assert chat == "officer-1" and "Báo cáo thống kê tháng" in reminder.text
