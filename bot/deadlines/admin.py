@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import local
 from bot.deadlines import (
     Book,
+    ensure_defaults,
     load_rules,
     open_book,
     period_due,
@@ -80,6 +81,8 @@ async def run(settings: Settings, services: Services, args: argparse.Namespace,
                       f"file (kept, inactive); calendar: {len(rule_set.extra_working_days)} "
                       f"extra working days, {len(rule_set.extra_days_off)} extra days off")
                 return 0
+            # Before the bot's first start, the rules it would load are what there is.
+            await ensure_defaults(conn, places_of(*services.commune_list), now)
             if args.deadlines_command == "list":
                 await _list(conn, settings, args.json, now)
                 return 0
