@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot import logs
-from bot.deadlines.planner import Planned, plan
+from bot.clock import local
+from bot.deadlines.planner import Claimed, Planned, plan
 from bot.services import Services
 from bot.store import Store
 
@@ -26,10 +27,15 @@ class Deadlines:
         self.store = store
         self.services = services
         self.clock = clock
+        self.claimed: Claimed = set()
 
     async def tick(self) -> Planned:
+        now = self.clock()
         async with self.store.transaction() as conn:
-            planned = await plan(conn, self.services, self.clock())
+            planned = await plan(conn, self.services, now, self.claimed)
+        # Only once committed: a round rolled back must be planned again by the next tick.
+        today = local(now).date()
+        self.claimed = {key for key in self.claimed | planned.claimed if key[2] == today}
         if planned.rounds:
             logs.event(log, "deadlines.planned", rounds=len(planned.rounds),
                        reminders=planned.reminders, digests=planned.digests)

@@ -15,9 +15,10 @@ officer's rule, each province for a supervisor's. One period of a rule (or one c
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -86,14 +87,22 @@ def units(rule: Rule, deadline: Deadline | None, index: CommuneIndex) -> list[st
     """The communes (officer's rule) or provinces (supervisor's) that owe ``deadline``."""
     if deadline is not None and deadline.commune_code is not None:
         return [deadline.commune_code]  # a case belongs to the commune that recorded it
+    by_province = _communes_by_province(index)
     if rule.role == "supervisor":
-        if rule.scope == "all":
-            return [province.code for province in index.provinces()]
-        return [str(rule.scope)]
+        return list(by_province) if rule.scope == "all" else [str(rule.scope)]
     if isinstance(rule.scope, tuple):
         return list(rule.scope)
-    provinces = ([p.code for p in index.provinces()] if rule.scope == "all" else [rule.scope])
-    return [commune.code for code in provinces for commune in index.communes_in(code)]
+    if rule.scope == "all":
+        return [code for codes in by_province.values() for code in codes]
+    return list(by_province.get(rule.scope, ()))
+
+
+@lru_cache(maxsize=4)
+def _communes_by_province(index: CommuneIndex) -> dict[str, tuple[str, ...]]:
+    # Sorting a province's communes by name for every round of every rule would cost more
+    # than the round itself: the index never changes in a process.
+    return {province.code: tuple(c.code for c in index.communes_in(province.code))
+            for province in index.provinces()}
 
 
 def unit_of(rule: Rule, scope: Scope) -> str | None:
@@ -130,22 +139,31 @@ def in_scope(rule: Rule, unit: str, scope: Scope, index: CommuneIndex) -> bool:
 
 # --- periods open now ------------------------------------------------------------------------
 
+Wanted = Callable[[Rule, date], bool]
+
+
 async def open_deadlines(conn: AsyncConnection, book: Book, settings: Settings, today: date,
-                         now: datetime) -> list[tuple[Rule, Deadline]]:
+                         now: datetime, wanted: Wanted | None = None,
+                         skip: Collection[tuple[str, str, date]] = (),
+                         ) -> list[tuple[Rule, Deadline]]:
     """Every period (and case) whose reminders have begun and whose follow-up is not over,
-    each with its row (made when new)."""
+    each with its row (made when new); ``wanted(rule, due)`` picks some, and ``skip`` leaves
+    out ``(rule, period, today)``, before any row is read or made."""
     found: list[tuple[Rule, Deadline]] = []
     window = timedelta(days=settings.deadline_follow_up_days)
     for rule in book.rules.values():
         plan = timing(settings, rule)
         for period, due in periods_due_between(rule, today - window, today + timedelta(days=90),
                                                book.calendar):
-            if book.since[rule.id] <= due and plan.first_reminder(due, book.calendar) <= today:
+            if (book.since[rule.id] <= due and plan.first_reminder(due, book.calendar) <= today
+                    and (wanted is None or wanted(rule, due))
+                    and (rule.id, period.key, today) not in skip):
                 found.append((rule, await store.upsert(conn, rule_id=rule.id, period=period.key,
                                                        due_on=due, now=now)))
     for case in await store.cases_due_since(conn, today - window):
         case_rule = book.rules.get(case.rule_id)
-        if case_rule is not None:
+        if (case_rule is not None and (wanted is None or wanted(case_rule, case.due_on))
+                and (case.rule_id, case.period, today) not in skip):
             found.append((case_rule, case))
     return found
 

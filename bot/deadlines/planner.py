@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -42,16 +42,24 @@ log = logging.getLogger(__name__)
 REMIND, ESCALATE = "remind", "escalate"
 
 
+Claimed = set[tuple[str, str, date]]
+"""Rounds (rule, period, day) this process knows are planned, by itself or another replica:
+each minute's tick after the first of the day then costs no statement for them."""
+
+
 @dataclass(slots=True)
 class Planned:
     reminders: int = 0
     digests: int = 0
     rounds: list[str] = field(default_factory=list)
+    claimed: Claimed = field(default_factory=set)
+    """Rounds known planned once this transaction commits (by this process or another)."""
 
     def add(self, other: Planned) -> None:
         self.reminders += other.reminders
         self.digests += other.digests
         self.rounds += other.rounds
+        self.claimed |= other.claimed
 
 
 @dataclass(slots=True)
@@ -63,8 +71,14 @@ class _Round:
     book: Book
     today: date
     now: datetime
-    inboxes: Mapping[str, Mapping[str, list[Inbox]]]
+    inboxes: dict[str, dict[str, list[Inbox]]]
+    """Linked chats by role and unit, read once a tick and only when a round is planned."""
     queued: list[Queued] = field(default_factory=list)
+
+    async def chats(self, role: str) -> dict[str, list[Inbox]]:
+        if role not in self.inboxes:
+            self.inboxes[role] = await store.inboxes_by_unit(self.conn, role)
+        return self.inboxes[role]
 
     def reference(self, deadline: Deadline) -> str | None:
         if deadline.reference is None:
@@ -76,13 +90,20 @@ class _Round:
                                   f"{key}:{target.channel}:{target.chat_id}"))
 
 
-async def plan(conn: AsyncConnection, services: Services, now: datetime) -> Planned:
-    """Claim and queue every round due at ``now``; safe to run again and on every replica."""
+async def plan(conn: AsyncConnection, services: Services, now: datetime,
+               known: Collection[tuple[str, str, date]] = ()) -> Planned:
+    """Claim and queue every round due at ``now`` (but those ``known`` to be planned); safe
+    to run again and on every replica."""
     today = local(now).date()
     book = await open_book(conn)
     planned = Planned()
-    inboxes = {role: await store.inboxes_by_unit(conn, role) for role in ("officer", "supervisor")}
-    for rule, deadline in await open_deadlines(conn, book, services.settings, today, now):
+    inboxes: dict[str, dict[str, list[Inbox]]] = {}
+
+    def round_today(rule: Rule, due: date) -> bool:
+        return _round_day(services, book, rule, due, today, now) is not None
+
+    for rule, deadline in await open_deadlines(conn, book, services.settings, today, now,
+                                               round_today, skip=known):
         work = _Round(conn, services, book, today, now, inboxes)
         try:
             # One broken rule or case must not hold back every other deadline's round.
@@ -93,6 +114,7 @@ async def plan(conn: AsyncConnection, services: Services, now: datetime) -> Plan
             logs.event(log, "deadlines.failed", logging.ERROR, rule=rule.id,
                        period=deadline.period, error=type(exc).__name__)
             continue
+        done.claimed.add((rule.id, deadline.period, today))
         planned.add(done)
     work = _Round(conn, services, book, today, now, inboxes)
     planned.add(Planned(reminders=await _snoozed(work)))
@@ -100,31 +122,40 @@ async def plan(conn: AsyncConnection, services: Services, now: datetime) -> Plan
     return planned
 
 
+def _round_day(services: Services, book: Book, rule: Rule, due: date, today: date,
+               now: datetime) -> str | None:
+    """REMIND or ESCALATE when ``today`` has a round of ``rule`` due ``due`` that may go out
+    at ``now`` (ESCALATE: after the due date, when the level above hears too); else None."""
+    plan_of = timing(services.settings, rule)
+    if now < plan_of.moment(today):
+        return None
+    if today in plan_of.overdue_days(due, book.calendar):
+        return ESCALATE
+    return REMIND if today in plan_of.reminder_days(due, book.calendar) else None
+
+
 async def _deadline_round(work: _Round, rule: Rule, deadline: Deadline) -> Planned:
+    """The day's round of ``deadline``, if no process claimed it yet: the units that owe it
+    are reminded and, past the due date, the level above gets the list."""
     planned = Planned()
-    plan_of = timing(work.services.settings, rule)
-    days = work.book.calendar
-    if work.now < plan_of.moment(work.today):
-        return planned
-    overdue = work.today in plan_of.overdue_days(deadline.due_on, days)
-    if not overdue and work.today not in plan_of.reminder_days(deadline.due_on, days):
+    kind = _round_day(work.services, work.book, rule, deadline.due_on, work.today, work.now)
+    if kind is None or not await store.claim_run(work.conn, deadline.id, kind, work.today,
+                                                  work.now):
         return planned
     owing = units(rule, deadline, work.services.communes)
-    done = await store.submissions(work.conn, deadline.id)
+    done = await store.submitted_units(work.conn, deadline.id)
     missing = [unit for unit in owing if unit not in done]
-    if await store.claim_run(work.conn, deadline.id, REMIND, work.today, work.now):
-        planned.reminders += _remind(work, rule, deadline, missing)
-        planned.rounds.append(f"{rule.id}:{deadline.period}:{REMIND}")
-    if overdue and missing and await store.claim_run(work.conn, deadline.id, ESCALATE,
-                                                      work.today, work.now):
-        first = work.today == days.add_working_days(deadline.due_on, 1)
+    planned.reminders += await _remind(work, rule, deadline, missing)
+    planned.rounds.append(f"{rule.id}:{deadline.period}:{kind}")
+    if kind == ESCALATE and missing:
+        first = work.today == work.book.calendar.add_working_days(deadline.due_on, 1)
         planned.digests += await _escalate(work, rule, deadline, missing, len(owing), first)
-        planned.rounds.append(f"{rule.id}:{deadline.period}:{ESCALATE}")
     return planned
 
 
-def _remind(work: _Round, rule: Rule, deadline: Deadline, missing: Sequence[str]) -> int:
-    chats = work.inboxes[rule.role]
+async def _remind(work: _Round, rule: Rule, deadline: Deadline,
+                  missing: Sequence[str]) -> int:
+    chats = await work.chats(rule.role)
     texts: dict[str, Reply] = {}  # the same words for every commune: built once a language
     reference = work.reference(deadline)
     count = 0
@@ -152,7 +183,7 @@ async def _escalate(work: _Round, rule: Rule, deadline: Deadline, missing: Seque
     for province, owing in sorted(above.items()):
         targets = (await supervisor_targets(work.conn, province, settings) if province
                    else admin_targets(settings))
-        linked = work.inboxes[rule.role]
+        linked = await work.chats(rule.role)
         listed = [Missing(unit_name(rule, unit, index), bool(linked.get(unit))) for unit in owing]
         for target in targets:
             with use_language(target.language):
@@ -178,5 +209,5 @@ async def _snoozed(work: _Round) -> int:
             continue
         if unit in await store.submissions(work.conn, deadline.id, [unit]):
             continue
-        count += _remind(work, rule, deadline, [unit])
+        count += await _remind(work, rule, deadline, [unit])
     return count

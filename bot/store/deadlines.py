@@ -108,11 +108,13 @@ async def upsert(conn: AsyncConnection, *, rule_id: str, period: str, due_on: da
                  now: datetime) -> Deadline:
     """The row of ``rule_id`` for ``period``, made if new; a due date moved by a reloaded
     rule is followed."""
-    await conn.execute(insert_ignore(conn, deadlines).values(
-        rule_id=rule_id, period=period, due_on=due_on, created_at=now,
-    ).on_conflict_do_nothing(index_elements=["rule_id", "period"]))
-    row = (await conn.execute(select(deadlines).where(
-        deadlines.c.rule_id == rule_id, deadlines.c.period == period))).one()
+    query = select(deadlines).where(deadlines.c.rule_id == rule_id, deadlines.c.period == period)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        await conn.execute(insert_ignore(conn, deadlines).values(
+            rule_id=rule_id, period=period, due_on=due_on, created_at=now,
+        ).on_conflict_do_nothing(index_elements=["rule_id", "period"]))
+        row = (await conn.execute(query)).one()
     if row.due_on != due_on:
         await conn.execute(update(deadlines).where(deadlines.c.id == row.id)
                            .values(due_on=due_on))
@@ -176,6 +178,12 @@ async def submissions(conn: AsyncConnection, deadline_id: int,
         query = query.where(deadline_submissions.c.unit.in_(list(units)))
     return {row.unit: Submission(row.unit, row.submitted_at, row.submitted_by)
             for row in await conn.execute(query)}
+
+
+async def submitted_units(conn: AsyncConnection, deadline_id: int) -> set[str]:
+    rows = await conn.execute(select(deadline_submissions.c.unit).where(
+        deadline_submissions.c.deadline_id == deadline_id))
+    return set(rows.scalars())
 
 
 async def submit_many(conn: AsyncConnection, deadline_id: int, units: Iterable[str], *, by: str,
