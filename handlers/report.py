@@ -9,7 +9,6 @@ reporter accepts follow-up. What makes a draft a report is :mod:`bot.reports.fil
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +19,6 @@ from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
 from bot.conversation.routing import Context, Router
 from bot.conversation.validators import Text, YesNo
-from bot.errors import ImageRejected
 from bot.geo import Candidate
 from bot.reports import (
     CATEGORIES,
@@ -35,7 +33,7 @@ from bot.reports import (
     seal_text,
     status_label,
 )
-from bot.security.privacy import normalize_ticket_code, sanitize_image
+from bot.security.privacy import normalize_ticket_code
 from bot.store import audit, reports
 from bot.text import fold
 from handlers.start import resume_kept, show_menu
@@ -43,7 +41,6 @@ from handlers.start import resume_kept, show_menu
 router = Router("report")
 
 MAX_PHOTOS = 5
-PHOTO_SIDE = 1600
 COMMUNE_CHOICES = 30
 EDITABLE = ("category", "commune", "where", "description")
 
@@ -169,13 +166,10 @@ async def photos_sent(ctx: Context) -> None:
         if len(photos) >= MAX_PHOTOS:
             ctx.reply(_("report.photo_limit", limit=MAX_PHOTOS), _follow_up_options())
             return
-        try:
-            # Decoding a phone photo takes a few hundred ms: keep the event loop free.
-            clean = await asyncio.to_thread(sanitize_image, attachment.data, max_side=PHOTO_SIDE)
-        except ImageRejected:
+        if attachment.refused:  # decoded, or refused, before dispatch: see middlewares
             ctx.reply(_("report.photo_rejected"), _follow_up_options())
             return
-        sealed = ctx.services.keyring.seal(clean, purpose="content")
+        sealed = ctx.services.keyring.seal(attachment.data, purpose="content")
         photos.append(base64.b64encode(sealed).decode("ascii"))
     ctx.reply(_("report.photo_received", count=len(photos), limit=MAX_PHOTOS),
               _follow_up_options())

@@ -6,9 +6,11 @@ receive and every log line for the reporter's platform id.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -25,6 +27,7 @@ from scheduler.delivery import Delivery
 from tests.conftest import FakeClock, StoreFactory
 from tests.fakes.images import CAMERA, COMMENT, jpeg_with_metadata
 from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel, file_report
+from tests.world import World
 
 REPORTER_ID = "987650001"
 
@@ -308,3 +311,51 @@ async def test_a_console_reporter_gets_police_questions_and_others_do_not(
         console = ConsoleChannel(user, stdin=io.StringIO(), stdout=out)
         assert await delivery(store, services, clock, console).drain() == expected
         assert ("Có mấy người?" in out.getvalue()) == bool(expected)
+
+
+async def test_a_photo_being_decoded_holds_up_nobody_else(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoding runs before the message's transaction: on SQLite that transaction holds the
+    write lock every other person's message waits for."""
+    from bot.conversation import middlewares
+
+    decoding, release = threading.Event(), threading.Event()
+    real = middlewares.sanitize_image
+
+    def slow(data: bytes, **limits: int) -> bytes:
+        decoding.set()
+        release.wait(timeout=10)
+        return real(data, **limits)
+
+    monkeypatch.setattr(middlewares, "sanitize_image", slow)
+    sender = world.citizen("photo-sender")
+    await sender.press("report")
+    await sender.press("rp:cat:dealing")
+    await sender.say(BEN_THANH)
+    await sender.press(sender.option("rp:com:"))
+    await sender.say("Quán nước đầu hẻm 12")
+    await sender.say("Hai người giao gói nhỏ mỗi tối")
+    upload = asyncio.create_task(sender.send_file(jpeg_with_metadata()))
+    await asyncio.to_thread(decoding.wait, 10)
+    try:
+        other = await asyncio.wait_for(world.citizen("someone-else").say("/start"), timeout=3)
+    finally:
+        release.set()
+    assert other, "the other person got no answer while the photo was decoded"
+    assert "1/5" in (await upload)[-1].text
+
+
+async def test_a_file_that_is_no_picture_is_refused_and_the_draft_goes_on(
+        world: World) -> None:
+    sender = world.citizen("photo-sender")
+    await sender.press("report")
+    await sender.press("rp:cat:dealing")
+    await sender.say(BEN_THANH)
+    await sender.press(sender.option("rp:com:"))
+    await sender.say("Quán nước đầu hẻm 12")
+    await sender.say("Hai người giao gói nhỏ mỗi tối")
+    refused = await sender.send_file(b"%PDF-1.4 not a picture", kind="document")
+    assert refused[-1].text.startswith("Tệp này không phải ảnh")
+    await sender.press("rp:fu:yes")
+    sent = await sender.press("rp:send")
+    assert TICKET.search(sent[-1].text)
