@@ -77,8 +77,8 @@ async def test_nothing_identifies_the_reporter_anywhere(
     await link_police(store, services, clock)
     chat = reporter(dispatcher)
     ticket = await file_report(chat, photo=jpeg_with_metadata())
-    await chat.say(f"/status {ticket}")
-    await chat.press(f"rpi:{ticket}")
+    await chat.say(f"/status {ticket} {chat.passphrase}")
+    await chat.press(chat.option(f"st:{ticket}:info"))
     await chat.say("Thêm: xe máy màu đỏ")
     police = RecordingChannel("police")
     await delivery(store, services, clock, police).drain()
@@ -134,7 +134,7 @@ async def test_police_questions_reach_the_reporter_and_answers_come_back(
     assert chat_id == REPORTER_ID and "Mấy giờ" in notice.text
     status = await chat.press(notice.options[0].data)
     assert "Mấy giờ thì họ đến?" in status[-1].text
-    await chat.press(chat.option("rpa:"))
+    await chat.press(chat.option(f"st:{ticket}:answer"))
     await chat.say("Khoảng 9 giờ tối")
     await delivery(store, services, clock, telegram, police).drain()
     assert any("Khoảng 9 giờ tối" in text for text in police.texts_to("inbox-1"))
@@ -250,7 +250,7 @@ async def test_status_with_a_wrong_or_malformed_ticket(dispatcher: Dispatcher) -
         assert "Không tìm thấy" in chat.last.text
     await chat.press("st:ZZZZ-ZZZZ-ZZZZ")
     assert "Không tìm thấy" in chat.last.text
-    await chat.press("rpa:ZZZZ-ZZZZ-ZZZZ")
+    await chat.press("st:ZZZZ-ZZZZ-ZZZZ:answer:0123456789abcdef")
     assert "Không tìm thấy" in chat.last.text
 
 
