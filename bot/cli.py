@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply the schema migrations")
 
-    admin = commands.add_parser("admin", help="police invites, reports nobody has received")
+    admin = commands.add_parser(
+        "admin", help="police invites, reports nobody has received, enrolling people")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
     invite = admin_commands.add_parser(
         "invite", help="print a one-time code that links a police chat to a commune or province")
@@ -72,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the code expires after this many hours (default 72)")
     admin_commands.add_parser(
         "unrouted", help="open reports no police chat has received yet (never their content)")
+    enroll = admin_commands.add_parser(
+        "enroll", help="enrol people for check-ins from a CSV file; prints each one's link code")
+    enroll.add_argument("--csv", metavar="FILE", required=True, type=Path,
+                        help="name,commune,type,start,cadence,time,language[,end,...]")
+    enroll.add_argument("--partial", action="store_true",
+                        help="import the good rows even when some are bad")
     return parser
 
 
@@ -174,6 +181,11 @@ def _admin(settings: Settings, args: argparse.Namespace) -> int:
     if args.admin_command == "unrouted":
         asyncio.run(_admin_unrouted(settings, services))
         return 0
+    if args.admin_command == "enroll":
+        from bot.checkins.admin import enroll
+
+        return enroll(settings, services, args.csv, partial=args.partial,
+                      open_store=_admin_store)
     try:
         commune_code, province_code = _invite_place(services, args)
     except ValueError as exc:

@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     report_retention_days: int = Field(default=90, ge=1)
     spam_slowdown_days: int = Field(default=7, ge=1)
 
+    checkin_craving_alert: int = Field(default=7, ge=0, le=10)
+    """A craving at or above this (0-10) alerts the case officer."""
+    checkin_mood_alert: int = Field(default=2, ge=1, le=5)
+    """A mood at or below this (1-5) alerts the case officer."""
+    checkin_reminder_hours: float = Field(default=24, gt=0)
+    checkin_alert_escalate_hours: float = Field(default=4, gt=0)
+    """An alert nobody acknowledged goes to the province after this."""
+    checkin_link_days: int = Field(default=14, ge=1)
+
     telegram_concurrency: int = Field(default=16, ge=1, le=256)
     telegram_timeout_seconds: float = Field(default=10.0, gt=0)
     telegram_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)

@@ -44,7 +44,11 @@ def show_menu(ctx: Context, text: str) -> None:
 
 @router.command("start")
 async def start(ctx: Context) -> None:
+    from handlers import checkin  # it builds on this module's menu
+
     ctx.finish()
+    if ctx.incoming.args and await checkin.link(ctx, ctx.incoming.args):
+        return
     if ctx.user.role in OFFICER_ROLES:
         show_menu(ctx, _("start.greeting_officer"))
     else:
@@ -56,9 +60,12 @@ async def menu(ctx: Context) -> None:
     show_menu(ctx, _("menu.title"))
 
 
-@router.command("help")
+@router.command("help", in_flow=True)
 async def help_(ctx: Context) -> None:
-    ctx.reply(_("help.text"), main_menu(ctx))
+    from handlers import checkin
+
+    if not await checkin.help_asked(ctx):
+        ctx.reply(_("help.text"), main_menu(ctx))
 
 
 @router.command("cancel", in_flow=True)
@@ -128,7 +135,3 @@ async def _set_language(ctx: Context, wanted: str) -> None:
 async def menu_choice(ctx: Context) -> None:
     show_menu(ctx, _("menu.title"))
 
-
-@router.choice("checkin")
-async def coming_soon(ctx: Context) -> None:
-    show_menu(ctx, _("menu.coming_soon"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -33,8 +34,10 @@ class Scheduler:
             max_instances=1, coalesce=True,
         )
         for job in self.jobs:
+            # the first run at once: what fell due while the process was down goes out now
             self._scheduler.add_job(job.tick, "interval", seconds=job.seconds, id=job.name,
-                                    max_instances=1, coalesce=True)
+                                    max_instances=1, coalesce=True,
+                                    next_run_time=datetime.now(UTC))
         self._scheduler.start()
 
     async def stop(self) -> None:
