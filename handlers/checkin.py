@@ -26,7 +26,7 @@ from bot.conversation.flows import Flow, Interrupt
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
 from bot.conversation.routing import Context, Router
-from bot.conversation.validators import Choice, Invalid, Number, Text, YesNo
+from bot.conversation.validators import Choice, Number, Text, YesNo
 from bot.officials import scope_of
 from bot.reports import Address
 from bot.security.privacy import normalize_ticket_code
@@ -197,17 +197,10 @@ async def pressed(ctx: Context) -> None:
         else:
             ctx.reply(_("error.stale_choice"))
         return
-    step = flow.steps[button.field]
     if button.field == "note" and not button.value:
         await _answered(ctx, "")
-        return
-    assert step.validator is not None and step.on_value is not None
-    try:
-        value = step.validator.parse(button.value)
-    except Invalid:  # a forged or mangled value: the step asks again
-        step.prompt(ctx)
-        return
-    await step.on_value(ctx, value)
+    else:
+        await flow.take(ctx, button.value)
 
 
 async def _resume(ctx: Context) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import select
 
+from bot.channels.console import CAPABILITIES as CONSOLE
 from bot.checkins.enrolment import Enrolee, enrol, read_csv
 from bot.checkins.schedule import Schedule
 from bot.clock import VIETNAM
@@ -16,7 +17,7 @@ from bot.store.schema import checkins as checkins_table
 from bot.store.schema import enrolments as enrolments_table
 from scheduler.checkins import CheckinTick
 from tests.conftest import FakeClock
-from tests.harness import BEN_THANH, Chat, RecordingChannel
+from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel
 from tests.world import World
 
 POLICE = "-100777"
@@ -291,3 +292,43 @@ async def test_enrolment_names_and_answers_are_sealed(setup: Setup) -> None:
                 for value in row:
                     shown = value.decode("latin-1") if isinstance(value, bytes) else str(value)
                     assert NAME not in shown and "ngủ không ngon" not in shown
+
+
+async def test_in_the_console_an_officer_enrols_and_the_person_checks_in(world: World) -> None:
+    """The whole loop on the numbered console: /enroll, the code, consent, a check-in with a
+    risky answer, and the officer's alert."""
+    async with world.store.transaction() as conn:
+        await officers.link(conn, channel="console", chat_id="officer-1", role="officer",
+                            commune_code="26743", province_code="79", language="vi",
+                            now=world.clock())
+    officer = world.console("officer-1")
+    await officer.say("/enroll")
+    await officer.say("Anh Tư")
+    await officer.say("1")  # post-rehab, 1 year
+    await officer.say("1")  # starts today
+    await officer.say("1")  # weekly
+    await officer.say("09:00")
+    await officer.say("1")  # Vietnamese
+    code = TICKET.search(officer.last.text)
+    assert code, officer.last.text
+    person = world.console("person-1")
+    await person.say(code.group())
+    await person.say("1")  # I agree
+    assert "Lần hỏi thăm đầu tiên" in person.last.text
+    tick = CheckinTick(world.store, world.services, world.dispatcher.routes.flows["checkin"],
+                       world.clock)
+    console = RecordingChannel("console", capabilities=CONSOLE)
+    world.clock.advance(hours=1, minutes=30)
+    await tick.tick()
+    await world.delivery(console).drain()
+    [prompt] = [reply for chat, reply in console.sent if chat == "person-1"][-1:]
+    assert prompt.text.startswith("Hôm nay")
+    # a pushed menu counts on from the one on screen: its first option may not be 1
+    await person.say(str(prompt.first_number + 1))  # mood 2
+    for answer in ("4", "1", "2", "1"):  # craving very strong, sleep good, no support, skip
+        await person.say(answer)
+    assert "115" in person.last.text
+    await world.delivery(console).drain()
+    alerts = [reply.text for chat, reply in console.sent
+              if chat == "officer-1" and reply.text.startswith("🚨")]
+    assert alerts and "Anh Tư" in alerts[0]
