@@ -1,6 +1,7 @@
-"""``/enroll`` in an officer's chat: one person for check-ins, step by step, as the CSV of
-``pcmt-bot admin enroll`` would describe them. An officer enrols in their own commune; a
-supervisor names a commune of their province."""
+"""The officers' side of check-ins: ``/enroll`` one person step by step, as the CSV of
+``pcmt-bot admin enroll`` would describe them (an officer enrols in their own commune; a
+supervisor names a commune of their province), and ``/people``, the enrolled people they may
+see. Both only in a private chat: names and answers are not for a whole group."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from bot.checkins import enrolment as enrolments
+from bot.checkins import name_of
 from bot.checkins.schedule import CADENCES, KINDS, end_of
 from bot.clock import local
 from bot.conversation.callbacks import CallbackData
@@ -19,6 +21,7 @@ from bot.conversation.messages import ChatKind, Option
 from bot.conversation.routing import Context, Router
 from bot.conversation.validators import Choice, Date, Text, Time
 from bot.officials import scope_of
+from bot.store import checkins
 from handlers.start import show_menu
 
 router = Router("enroll")
@@ -153,3 +156,31 @@ async def _enrol(ctx: Context) -> None:
     await ctx.audit("enrolment.created", subject=commune.code)
     show_menu(ctx, _("enroll.done", name=data["name"], code=code,
                      days=settings.checkin_link_days))
+
+
+@router.command("people")
+async def people(ctx: Context) -> None:
+    scope = await scope_of(ctx.conn, ctx.services.settings, channel=ctx.incoming.channel,
+                           chat_id=ctx.incoming.chat_id, chat_kind=ctx.incoming.chat_kind,
+                           user=ctx.user)
+    if scope is None or scope.province_code is None:
+        show_menu(ctx, _("officer.not_allowed"))
+        return
+    if ctx.incoming.chat_kind is ChatKind.GROUP:
+        show_menu(ctx, _("enroll.private_only"))
+        return
+    enrolled = await checkins.in_area(ctx.conn, commune_code=scope.commune_code,
+                                      province_code=scope.province_code)
+    await ctx.audit("enrolment.list", detail=str(len(enrolled)))
+    if not enrolled:
+        show_menu(ctx, _("people.none"))
+        return
+    lines = [_("people.title", count=len(enrolled))]
+    for enrolment in enrolled:
+        last = await checkins.last_answered(ctx.conn, enrolment.id)
+        lines.append(_("people.line", name=name_of(ctx.services.keyring, enrolment),
+                       status=_(f"people.status.{enrolment.status}"),
+                       last=local(last).strftime("%d/%m") if last else "-",
+                       misses=enrolment.misses,
+                       alerts=await checkins.open_alerts(ctx.conn, enrolment.id)))
+    show_menu(ctx, "\n".join(lines))

@@ -332,3 +332,36 @@ async def test_in_the_console_an_officer_enrols_and_the_person_checks_in(world: 
     alerts = [reply.text for chat, reply in console.sent
               if chat == "officer-1" and reply.text.startswith("🚨")]
     assert alerts and "Anh Tư" in alerts[0]
+
+
+async def test_no_log_line_holds_a_name_or_an_answer(
+        setup: Setup, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    person = await setup.linked()
+    await setup.at(hours=1, minutes=30)
+    await _answer(person, craving=9, note="ngủ không ngon mấy hôm")
+    await setup.deliver()
+    assert setup.to_police()
+    for secret in (NAME, "ngủ không ngon", "555001", "9/10"):
+        assert secret not in caplog.text, secret
+
+
+async def test_people_lists_the_communes_enrolled_and_is_audited(setup: Setup) -> None:
+    from bot.store.schema import audit_log
+
+    await setup.linked()
+    async with setup.world.store.transaction() as conn:
+        await officers.link(conn, channel="telegram", chat_id="7002", role="officer",
+                            commune_code="26743", province_code="79", language="vi",
+                            now=setup.world.clock())
+    officer = setup.world.citizen("7002")
+    await officer.say("/people")
+    assert NAME in officer.last.text and "đang nhận" in officer.last.text
+    citizen = setup.world.citizen("8889")
+    await citizen.say("/people")
+    assert NAME not in citizen.last.text
+    async with setup.world.store.transaction() as conn:
+        actions = [row.action for row in await conn.execute(select(audit_log.c.action))]
+    assert "enrolment.list" in actions
