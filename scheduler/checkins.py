@@ -78,25 +78,23 @@ class CheckinTick:
 
     async def _plan(self, conn: AsyncConnection, now: datetime) -> int:
         due = await checkins.claim_due(conn, now, BATCH)
+        missed = await checkins.miss_open(conn, [enrolment.id for enrolment in due])
+        plans, ended = [], []
         for enrolment in due:
-            await self._plan_one(conn, enrolment, now)
-        return len(due)
-
-    async def _plan_one(self, conn: AsyncConnection, enrolment: Enrolment,
-                        now: datetime) -> None:
-        keyring, settings = self.services.keyring, self.services.settings
-        assert enrolment.next_due_at is not None
-        slot = enrolment.next_due_at
-        unanswered = await checkins.open_checkins(conn, enrolment.id)
-        await checkins.mark_missed(conn, [c.id for c in unanswered])
-        misses = enrolment.misses + len(unanswered)
-        if enrolment.misses < MISSES_TO_ALERT <= misses:
-            await alert(conn, keyring, settings, enrolment, reasons=("missed",), now=now)
-        following = schedule_of(enrolment).next_slot(max(slot, now))
-        await checkins.add_checkin(conn, enrolment.id, slot)
-        await checkins.planned(conn, enrolment.id, following, misses)
-        if following is None:
+            assert enrolment.next_due_at is not None
+            misses = enrolment.misses + missed.get(enrolment.id, 0)
+            if enrolment.misses < MISSES_TO_ALERT <= misses:
+                await alert(conn, self.services.keyring, self.services.settings, enrolment,
+                            reasons=("missed",), now=now)
+            slot = enrolment.next_due_at
+            following = schedule_of(enrolment).next_slot(max(slot, now))
+            plans.append(checkins.Plan(enrolment.id, slot, following, misses))
+            if following is None:
+                ended.append(enrolment)
+        await checkins.planned(conn, plans)
+        for enrolment in ended:
             await self._end(conn, enrolment, now)
+        return len(due)
 
     async def _end(self, conn: AsyncConnection, enrolment: Enrolment, now: datetime) -> None:
         """The management period is over: a last word to the person, a notice to officers."""

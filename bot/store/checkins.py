@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store._upsert import insert_ignore
 from bot.store.schema import checkin_alerts, checkins, enrolments
 
 INVITED, ACTIVE, PAUSED, DECLINED, ENDED = "invited", "active", "paused", "declined", "ended"
@@ -52,6 +53,16 @@ class Checkin:
     sent_at: datetime | None
     reminded: bool
     answered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One enrolment's slot planned: its check-in, the slot after it, the misses so far."""
+
+    enrolment_id: int
+    slot: datetime
+    following: datetime | None
+    misses: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +149,20 @@ async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[En
     return [_enrolment(row) for row in rows]
 
 
-async def planned(conn: AsyncConnection, enrolment_id: int, next_due_at: datetime | None,
-                  misses: int) -> None:
-    await conn.execute(update(enrolments).where(enrolments.c.id == enrolment_id).values(
-        next_due_at=next_due_at, misses=misses))
+async def planned(conn: AsyncConnection, plans: Sequence[Plan]) -> None:
+    """Record a batch of planned slots: the check-in rows and each enrolment's next due time
+    and run of misses, in a few statements whatever the batch's size."""
+    if not plans:
+        return
+    await conn.execute(insert_ignore(conn, checkins).on_conflict_do_nothing(
+        index_elements=["enrolment_id", "slot"]), [
+        {"enrolment_id": plan.enrolment_id, "slot": plan.slot, "status": OPEN,
+         "reminded": False} for plan in plans])
+    await conn.execute(
+        update(enrolments).where(enrolments.c.id == bindparam("planned_id"))
+        .values(next_due_at=bindparam("following"), misses=bindparam("run_of_misses")),
+        [{"planned_id": plan.enrolment_id, "following": plan.following,
+          "run_of_misses": plan.misses} for plan in plans])
 
 
 async def in_area(conn: AsyncConnection, *, commune_code: str | None,
@@ -155,22 +176,21 @@ async def in_area(conn: AsyncConnection, *, commune_code: str | None,
 
 # --- check-ins ------------------------------------------------------------------------------
 
-async def add_checkin(conn: AsyncConnection, enrolment_id: int, slot: datetime) -> int | None:
-    """A new open check-in for ``slot``; None when that slot was planned before."""
-    exists = (await conn.execute(select(checkins.c.id).where(
-        checkins.c.enrolment_id == enrolment_id, checkins.c.slot == slot))).first()
-    if exists is not None:
-        return None
-    return int((await conn.execute(insert(checkins).values(
-        enrolment_id=enrolment_id, slot=slot, status=OPEN, reminded=False,
-    ).returning(checkins.c.id))).scalar_one())
-
-
-async def open_checkins(conn: AsyncConnection, enrolment_id: int) -> list[Checkin]:
-    rows = await conn.execute(select(checkins).where(
-        checkins.c.enrolment_id == enrolment_id, checkins.c.status == OPEN)
-        .order_by(checkins.c.slot))
-    return [_checkin(row) for row in rows]
+async def miss_open(conn: AsyncConnection, enrolment_ids: Sequence[int]) -> dict[int, int]:
+    """Mark the open check-ins of these enrolments missed (a new slot has come); how many
+    each had."""
+    if not enrolment_ids:
+        return {}
+    ids = list(enrolment_ids)
+    rows = await conn.execute(select(checkins.c.enrolment_id, func.count()).where(
+        checkins.c.enrolment_id.in_(ids), checkins.c.status == OPEN)
+        .group_by(checkins.c.enrolment_id))
+    counts = {row[0]: int(row[1]) for row in rows}
+    if counts:
+        await conn.execute(update(checkins).where(
+            checkins.c.enrolment_id.in_(list(counts)), checkins.c.status == OPEN)
+            .values(status=MISSED))
+    return counts
 
 
 async def checkin(conn: AsyncConnection, checkin_id: int) -> Checkin | None:
