@@ -117,13 +117,13 @@ class ZaloPerson:
     """Someone in a private Zalo chat: each step queues an update at the fake server and
     waits for the messages the bot sends back."""
 
-    bot: RunningZalo
+    server: FakeZaloBotServer
     chat_id: str
     display_name: str = "Lan"
 
     @property
     def received(self) -> list[SentRecord]:
-        return self.bot.server.messages_to(self.chat_id)
+        return self.server.messages_to(self.chat_id)
 
     @property
     def last(self) -> SentRecord:
@@ -131,8 +131,8 @@ class ZaloPerson:
 
     async def say(self, text: str, count: int = 1) -> list[SentRecord]:
         before = len(self.received)
-        self.bot.server.send_text(self.chat_id, text, display_name=self.display_name)
-        await self.bot.server.wait_for_messages(self.chat_id, before + count)
+        self.server.send_text(self.chat_id, text, display_name=self.display_name)
+        await self.server.wait_for_messages(self.chat_id, before + count)
         return self.received[before:]
 
     async def choose(self, label: str, count: int = 1) -> list[SentRecord]:
@@ -145,6 +145,6 @@ class ZaloPerson:
 
     async def send_photo(self, jpeg: bytes, count: int = 1, **extra: Any) -> list[SentRecord]:
         before = len(self.received)
-        self.bot.server.send_photo(self.chat_id, jpeg, display_name=self.display_name, **extra)
-        await self.bot.server.wait_for_messages(self.chat_id, before + count)
+        self.server.send_photo(self.chat_id, jpeg, display_name=self.display_name, **extra)
+        await self.server.wait_for_messages(self.chat_id, before + count)
         return self.received[before:]
