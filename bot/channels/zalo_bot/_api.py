@@ -33,8 +33,9 @@ class ApiError(ZaloError):
     """Zalo answered ``ok: false`` (or something that is no Bot API answer at all)."""
 
     def __init__(self, method: str, code: int | None, description: str) -> None:
-        # Only the fixed head of a description: some platforms echo what was sent.
-        super().__init__(method, f"{code} {description[:60]}")
+        # The description stays out of the reason, which logs carry: some platforms echo
+        # in it what was sent.
+        super().__init__(method, f"error {code}")
         self.code = code
         self.description = description
 

@@ -35,5 +35,6 @@ def delivery_error(exc: ZaloError, *, quota_wait: float) -> DeliveryError:
     if exc.code in _GONE:
         return Unreachable(f"zalo: {exc.code}")
     if exc.code == 400:
-        return Undeliverable(f"zalo bad request: {exc.description[:60]}")
+        # Only the fixed head of the description (before any detail that could echo content).
+        return Undeliverable(f"zalo bad request: {exc.description.split(':', 1)[0][:40]}")
     return RetryLater(f"zalo error {exc.code}")
