@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         default="auto", description="auto: a webhook when PCMT_PUBLIC_URL is set, else polling."
     )
     zalo_bot_webhook_secret: SecretStr | None = Field(
-        default=None, min_length=8, max_length=256,
+        default=None,
         description="Secret Zalo echoes on webhook calls; derived from the token when unset.",
     )
     zalo_bot_concurrency: int = Field(default=16, ge=1, le=256)
@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("zalo_bot_webhook_secret")
+    @classmethod
+    def _zalo_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("must be 8 to 256 characters (Zalo's limits)")
         return value
 
     @property

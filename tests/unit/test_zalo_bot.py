@@ -126,3 +126,15 @@ def test_errors_map_to_delivery_errors(error: ApiError | NetworkError, kind: typ
     assert isinstance(mapped, kind)
     if isinstance(error, ApiError) and error.code == 429:
         assert isinstance(mapped, RetryLater) and mapped.retry_after == 12.0
+
+
+def test_settings_name_the_channel_and_check_the_secret() -> None:
+    from bot.errors import ConfigError
+    from bot.settings import load_settings
+
+    settings = load_settings(_env_file=None, zalo_bot_token="1:x")
+    assert settings.channels == ("console", "zalo_bot") and settings.messaging
+    with pytest.raises(ConfigError, match=r"PCMT_ZALO_BOT_WEBHOOK_SECRET: .*8 to 256"):
+        load_settings(_env_file=None, zalo_bot_webhook_secret="short")
+    with pytest.raises(ConfigError, match="PCMT_ZALO_BOT_BASE_URL"):
+        load_settings(_env_file=None, zalo_bot_base_url="ftp://zalo")

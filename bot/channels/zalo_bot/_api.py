@@ -81,9 +81,9 @@ class BotApi:
             raise NetworkError(method, type(exc).__name__) from None
         return _result(method, status, raw)
 
-    async def get_me(self) -> dict[str, Any]:
-        result = await self.call("getMe")
-        return result if isinstance(result, dict) else {}
+    async def get_me(self) -> None:
+        """Raises unless Zalo knows the token."""
+        await self.call("getMe")
 
     async def get_updates(self, wait: int) -> list[object]:
         """What arrived within ``wait`` seconds: Zalo hands over one update a call, and an
@@ -115,9 +115,6 @@ class BotApi:
 
     async def send_message(self, chat_id: str, text: str) -> None:
         await self.call("sendMessage", {"chat_id": chat_id, "text": text})
-
-    async def send_chat_action(self, chat_id: str, action: str = "typing") -> None:
-        await self.call("sendChatAction", {"chat_id": chat_id, "action": action})
 
     async def download(self, url: str, max_bytes: int) -> bytes | None:
         """The file at ``url`` (a photo a person sent; Zalo's links are public and expire),

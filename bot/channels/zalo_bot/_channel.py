@@ -108,7 +108,6 @@ class ZaloBotChannel(Lifecycle):
         # waits up to the backoff cap: a longer silence means the loop has stopped.
         self._poll_patience = (POLL_TIMEOUT + 2 * settings.zalo_bot_timeout_seconds
                                + settings.zalo_bot_backoff_max_seconds)
-        self.bot_name = ""
 
     @property
     def mode(self) -> str:
@@ -124,15 +123,13 @@ class ZaloBotChannel(Lifecycle):
         """Check the token with Zalo (getMe)."""
         await self.api.open()
         try:
-            me = await self.api.get_me()
+            await self.api.get_me()
         except ZaloError as exc:
             await self.api.close()
             if token_rejected(exc):
                 raise ConfigError("PCMT_ZALO_BOT_TOKEN", "rejected by Zalo") from None
             raise ConfigError("PCMT_ZALO_BOT_BASE_URL",
                               f"Zalo did not answer ({exc.reason})") from None
-        name = me.get("account_name") or me.get("name") or ""
-        self.bot_name = name if isinstance(name, str) else ""
         self._ready = True
 
     def install_routes(self, server: WebServer) -> None:
