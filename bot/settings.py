@@ -76,6 +76,9 @@ class Settings(BaseSettings):
 
     report_ack_hours: float = Field(default=24, gt=0)
     reports_per_day: int = Field(default=5, ge=1)
+    report_card_delay_minutes: float = Field(default=60, ge=0)
+    """A police card waits a random time up to this long, so that its arrival does not tell
+    when the report was sent; 0 sends at once. Urgent categories never wait."""
     report_retention_days: int = Field(default=90, ge=1)
     spam_slowdown_days: int = Field(default=7, ge=1)
 

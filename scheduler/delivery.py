@@ -24,7 +24,7 @@ from bot.errors import DeliveryError, PrivacyError, RetryLater, Undeliverable, U
 from bot.security.identity import Pseudonyms, open_at_rest
 from bot.security.privacy import Keyring
 from bot.settings import Settings
-from bot.store import Store, menus, outbox, users
+from bot.store import Store, menus, officers, outbox, users
 from bot.store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,7 @@ class Delivery:
             if isinstance(exc, Unreachable):
                 chat_id = open_at_rest(self.keyring, item.chat_id)
                 await users.mark_unreachable(conn, channel, self.pseudonyms.chat(channel, chat_id))
+                await officers.lose(conn, channel, chat_id)
         logs.event(log, "outbox.failed", logging.ERROR, channel=channel, outbox_id=item.id,
                    attempts=item.attempts, error=type(exc).__name__)
 

@@ -24,7 +24,7 @@ from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Reply
 from bot.conversation.proactive import push
 from bot.errors import RetryLater, Undeliverable, Unreachable
-from bot.store import menus, updates, users
+from bot.store import menus, officers, updates, users
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ async def membership(dispatcher: Dispatcher, channel: str, chat_id: str, *,
             await users.mark_reachable(conn, channel, chat_key)
         else:
             await users.mark_unreachable(conn, channel, chat_key)
+            await officers.lose(conn, channel, chat_id)
     logs.event(log, "inbound.membership", channel=channel, reachable=reachable)
 
 

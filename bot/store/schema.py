@@ -133,6 +133,8 @@ reports = Table(
     Column("acknowledged_at", UTCDateTime, nullable=True),
     Column("escalated_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
+    # a keyed hash of the reporter's passphrase; None for reports filed before there was one
+    Column("passphrase_hash", String(64), nullable=True),
     UniqueConstraint("ticket", name="uq_reports_ticket"),
 )
 
