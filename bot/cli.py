@@ -88,14 +88,20 @@ async def _run(settings: Settings, user: str) -> None:
     closes."""
     async with App(settings) as app, contextlib.AsyncExitStack() as running:
         channels: list[Channel] = []
-        if settings.telegram_token is None:
+        if not settings.messaging:
             channels.append(ConsoleChannel(user, handle=app.dispatcher.handle))
-        else:
+        if settings.telegram_token is not None:
             from bot.channels.telegram import TelegramChannel
 
             telegram = TelegramChannel(app.dispatcher)
             app.add_routes(telegram.install_routes)
             channels.append(telegram)
+        if settings.zalo_bot_token is not None:
+            from bot.channels.zalo_bot import ZaloBotChannel
+
+            zalo = ZaloBotChannel(app.dispatcher)
+            app.add_routes(zalo.install_routes)
+            channels.append(zalo)
         for channel in channels:
             running.push_async_callback(channel.stop)
             await channel.initialize()
@@ -355,7 +361,7 @@ def _log_file(settings: Settings, command: str) -> Path | None:
     chats on this terminal, a file in the data directory, so no line lands in the chat."""
     if settings.log_file is not None:
         return settings.log_file
-    console = command == "chat" or (command == "run" and settings.telegram_token is None)
+    console = command == "chat" or (command == "run" and not settings.messaging)
     if console and sys.stdin.isatty() and sys.stderr.isatty():
         return settings.data_dir / LOG_FILE
     return None
@@ -363,4 +369,6 @@ def _log_file(settings: Settings, command: str) -> Path | None:
 
 def _secrets(settings: Settings) -> list[str]:
     return [secret.get_secret_value()
-            for secret in (settings.telegram_token, settings.secret_key) if secret is not None]
+            for secret in (settings.telegram_token, settings.zalo_bot_token,
+                           settings.zalo_bot_webhook_secret, settings.secret_key)
+            if secret is not None]

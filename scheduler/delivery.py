@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot import logs
+from bot.channels import ratelimit
 from bot.channels.base import Channel
 from bot.conversation import menus as numbering
 from bot.conversation.messages import Reply
@@ -34,8 +35,7 @@ BACKOFF_CAP = 3600.0
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
     """Exponential backoff with jitter: about 5 s, 10 s, 20 s ... capped at an hour."""
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=delay * (0.5 + rng() / 2))
+    return timedelta(seconds=ratelimit.backoff(attempts, BACKOFF_BASE, BACKOFF_CAP, rng))
 
 
 class Delivery:
