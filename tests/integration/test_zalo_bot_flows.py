@@ -301,3 +301,28 @@ async def test_no_log_line_at_debug_carries_the_zalo_user_or_the_report(
         for secret in (CITIZEN, CITIZEN_NAME, WHERE, DESCRIPTION, "hẻm 12", SERIAL, CAMERA,
                        TOKEN, TOKEN.split(":")[1], "/photos/"):
             assert secret not in line, (secret, line)
+
+
+async def test_check_ins_by_code_on_zalo(bot: RunningZalo) -> None:
+    from datetime import date
+
+    from bot.checkins.enrolment import Enrolee, enrol
+    from handlers.checkin import CHECKIN
+    from scheduler.checkins import CheckinTick
+
+    services = bot.channel.services
+    async with bot.store.transaction() as conn:
+        code = await enrol(conn, services.keyring, bot.settings, Enrolee(
+            "Anh Tư", BEN_THANH_CODE, "79", "post_rehab_1y", date(2026, 11, 20),
+            date(2027, 11, 19), "daily", "09:00", "vi"), bot.clock())
+    person = ZaloPerson(bot.server, CITIZEN)
+    [consent] = await person.say(code)
+    assert "không phải giám sát điện tử" in (consent.text or "")
+    [welcome] = await person.choose("Đồng ý")
+    assert "Lần hỏi thăm đầu tiên" in (welcome.text or "")
+    bot.clock.advance(days=1)
+    await CheckinTick(bot.store, services, CHECKIN, bot.clock).tick()
+    await bot.delivery().drain()
+    assert "Hôm nay bạn thấy thế nào?" in (person.last.text or "")
+    [craving] = await person.choose("Khá tốt")
+    assert "thèm" in (craving.text or "")
