@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply the schema migrations")
 
-    admin = commands.add_parser(
-        "admin", help="police invites, reports nobody has received, reporting deadlines")
+    admin = commands.add_parser("admin", help=(
+        "police invites, reports nobody has received, enrolling people, reporting deadlines"))
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
     invite = admin_commands.add_parser(
         "invite", help="print a one-time code that links a police chat to a commune or province")
@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the code expires after this many hours (default 72)")
     admin_commands.add_parser(
         "unrouted", help="open reports no police chat has received yet (never their content)")
+    enroll = admin_commands.add_parser(
+        "enroll", help="enrol people for check-ins from a CSV file; prints each one's link code")
+    enroll.add_argument("--csv", metavar="FILE", required=True, type=Path,
+                        help="name,commune,type,start,cadence,time,language[,end,...]")
+    enroll.add_argument("--partial", action="store_true",
+                        help="import the good rows even when some are bad")
     deadlines_admin.add_parser(admin_commands)
     return parser
 
@@ -84,14 +90,20 @@ async def _run(settings: Settings, user: str) -> None:
     closes."""
     async with App(settings) as app, contextlib.AsyncExitStack() as running:
         channels: list[Channel] = []
-        if settings.telegram_token is None:
+        if not settings.messaging:
             channels.append(ConsoleChannel(user, handle=app.dispatcher.handle))
-        else:
+        if settings.telegram_token is not None:
             from bot.channels.telegram import TelegramChannel
 
             telegram = TelegramChannel(app.dispatcher)
             app.add_routes(telegram.install_routes)
             channels.append(telegram)
+        if settings.zalo_bot_token is not None:
+            from bot.channels.zalo_bot import ZaloBotChannel
+
+            zalo = ZaloBotChannel(app.dispatcher)
+            app.add_routes(zalo.install_routes)
+            channels.append(zalo)
         for channel in channels:
             running.push_async_callback(channel.stop)
             await channel.initialize()
@@ -177,6 +189,11 @@ def _admin(settings: Settings, args: argparse.Namespace) -> int:
     if args.admin_command == "unrouted":
         asyncio.run(_admin_unrouted(settings, services))
         return 0
+    if args.admin_command == "enroll":
+        from bot.checkins.admin import enroll
+
+        return enroll(settings, services, args.csv, partial=args.partial,
+                      open_store=_admin_store)
     if args.admin_command == "deadlines":
         return asyncio.run(deadlines_admin.run(settings, services, args, _admin_store))
     try:
@@ -348,7 +365,7 @@ def _log_file(settings: Settings, command: str) -> Path | None:
     chats on this terminal, a file in the data directory, so no line lands in the chat."""
     if settings.log_file is not None:
         return settings.log_file
-    console = command == "chat" or (command == "run" and settings.telegram_token is None)
+    console = command == "chat" or (command == "run" and not settings.messaging)
     if console and sys.stdin.isatty() and sys.stderr.isatty():
         return settings.data_dir / LOG_FILE
     return None
@@ -356,4 +373,6 @@ def _log_file(settings: Settings, command: str) -> Path | None:
 
 def _secrets(settings: Settings) -> list[str]:
     return [secret.get_secret_value()
-            for secret in (settings.telegram_token, settings.secret_key) if secret is not None]
+            for secret in (settings.telegram_token, settings.zalo_bot_token,
+                           settings.zalo_bot_webhook_secret, settings.secret_key)
+            if secret is not None]

@@ -38,6 +38,12 @@ def time_bucket(moment: datetime, tz: ZoneInfo = VIETNAM) -> tuple[date, PartOfD
     return moment.date(), _PARTS[moment.hour // 6]
 
 
+def hour_of(moment: datetime) -> datetime:
+    """``moment`` cut to its hour: as fine as any stored time on a report's path needs to be,
+    since police see only the day and its quarter."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 @cache
 def _public_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("VN", years=year))

@@ -50,6 +50,21 @@ class Settings(BaseSettings):
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
     public_url: str | None = None
 
+    zalo_bot_token: SecretStr | None = None
+    zalo_bot_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    zalo_bot_mode: Literal["auto", "polling", "webhook"] = Field(
+        default="auto", description="auto: a webhook when PCMT_PUBLIC_URL is set, else polling."
+    )
+    zalo_bot_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret Zalo echoes on webhook calls; derived from the token when unset.",
+    )
+    zalo_bot_concurrency: int = Field(default=16, ge=1, le=256)
+    zalo_bot_timeout_seconds: float = Field(default=10.0, gt=0)
+    zalo_bot_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    zalo_bot_backoff_seconds: float = Field(default=1.0, gt=0)
+    zalo_bot_backoff_max_seconds: float = Field(default=300.0, gt=0)
+
     web_host: str = "0.0.0.0"  # noqa: S104 - a container must listen on all interfaces
     web_port: int | None = Field(default=None, ge=1, le=65535)
 
@@ -62,8 +77,20 @@ class Settings(BaseSettings):
 
     report_ack_hours: float = Field(default=24, gt=0)
     reports_per_day: int = Field(default=5, ge=1)
+    report_card_delay_minutes: float = Field(default=60, ge=0)
+    """A police card waits a random time up to this long, so that its arrival does not tell
+    when the report was sent; 0 sends at once. Urgent categories never wait."""
     report_retention_days: int = Field(default=90, ge=1)
     spam_slowdown_days: int = Field(default=7, ge=1)
+
+    checkin_craving_alert: int = Field(default=7, ge=0, le=10)
+    """A craving at or above this (0-10) alerts the case officer."""
+    checkin_mood_alert: int = Field(default=2, ge=1, le=5)
+    """A mood at or below this (1-5) alerts the case officer."""
+    checkin_reminder_hours: float = Field(default=24, gt=0)
+    checkin_alert_escalate_hours: float = Field(default=4, gt=0)
+    """An alert nobody acknowledged goes to the province after this."""
+    checkin_link_days: int = Field(default=14, ge=1)
 
     deadline_reminder_days: str = Field(default="3,1,0",
                                         pattern=r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$")
@@ -88,17 +115,32 @@ class Settings(BaseSettings):
             )
         return url.set(drivername=driver).render_as_string(hide_password=False)
 
-    @field_validator("telegram_base_url", "telegram_base_file_url", "public_url")
+    @field_validator("telegram_base_url", "telegram_base_file_url", "zalo_bot_base_url",
+                     "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
 
+    @field_validator("zalo_bot_webhook_secret")
+    @classmethod
+    def _zalo_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 8 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("must be 8 to 256 characters (Zalo's limits)")
+        return value
+
     @property
     def channels(self) -> tuple[str, ...]:
-        """The channels this deployment can run: the console always, Telegram with a token."""
-        return ("console", "telegram") if self.telegram_token is not None else ("console",)
+        """The channels this deployment can run: the console always, Telegram and the Zalo
+        Bot Platform each with its token."""
+        configured = [("telegram", self.telegram_token), ("zalo_bot", self.zalo_bot_token)]
+        return ("console", *(name for name, token in configured if token is not None))
+
+    @property
+    def messaging(self) -> bool:
+        """Whether a messaging platform is configured (else ``run`` talks on the console)."""
+        return self.telegram_token is not None or self.zalo_bot_token is not None
 
     @property
     def deadline_reminder_offsets(self) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ from bot.conversation.routing import Router
 def routers() -> list[Router]:
     """Every router, in the order the dispatcher consults them."""
     from bot.conversation import menus
-    from handlers import deadlines, faq, officer, report, start
+    from handlers import checkin, deadlines, enroll, faq, officer, report, start, status
 
-    return [menus.router, officer.router, deadlines.router, start.router, report.router,
-            faq.router]
+    return [menus.router, officer.router, enroll.router, deadlines.router, start.router,
+            report.router, status.router, checkin.router, faq.router]

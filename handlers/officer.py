@@ -32,6 +32,7 @@ from bot.reports import (
     status_label,
 )
 from bot.reports import status as report_status
+from bot.reports.buttons import CardButton
 from bot.security.privacy import normalize_ticket_code
 from bot.store import reports
 from bot.store.reports import CLOSED_STATUSES, OPEN_STATUSES, Report
@@ -135,7 +136,7 @@ async def _list(ctx: Context) -> None:
         ctx.reply(_("officer.reports_none", place=name))
         return
     ctx.reply(_("officer.reports_title", place=name, count=len(found)),
-              [Option(_list_label(ctx, scope, report), f"r:view:{report.ticket}")
+              [Option(_list_label(ctx, scope, report), CardButton("view", report.ticket).pack())
                for report in found])
 
 
@@ -191,10 +192,10 @@ async def _view(ctx: Context, report: Report) -> None:
 
 # --- buttons on a card -----------------------------------------------------------------------
 
-@router.choice("r")
+@router.choice(CardButton)
 async def action(ctx: Context) -> None:
-    assert ctx.incoming.choice is not None
-    _prefix, verb, ticket, value = [*ctx.incoming.choice.split(":", 3), "", "", ""][:4]
+    button = ctx.button(CardButton)
+    verb, ticket, value = button.verb, button.ticket, button.value
     scope = await scope_of(ctx)
     if scope is None:
         _not_allowed(ctx)
@@ -224,7 +225,7 @@ async def action(ctx: Context) -> None:
 
 
 def _open_option(ticket: str) -> Option:
-    return Option(_("police.action.open"), f"r:view:{ticket}")
+    return Option(_("police.action.open"), CardButton("view", ticket).pack())
 
 
 def _offer_statuses(ctx: Context, report: Report) -> None:
@@ -237,7 +238,7 @@ def _offer_statuses(ctx: Context, report: Report) -> None:
         "unfounded": _("police.set.unfounded"),
         "spam": _("police.set.spam"),
     }
-    options = [Option(labels[status], f"r:set:{report.ticket}:{status}")
+    options = [Option(labels[status], CardButton("set", report.ticket, status).pack())
                for status in report_status.choices(report.status)]
     options.append(_open_option(report.ticket))
     ctx.reply(_("officer.pick_status", ticket=report.ticket,
@@ -308,7 +309,7 @@ def _prompt(ctx: Context, flow: str, ticket: str) -> str:
 
 def _text_flow(name: str) -> Flow:
     """A flow of one step: the question or note being typed about one report."""
-    flow = router.flow(Flow(name, buttons=("r",)))
+    flow = router.flow(Flow(name, buttons=(CardButton,)))
 
     @flow.step("text")
     def prompt(ctx: Context) -> None:

@@ -1,4 +1,4 @@
-"""The citizen's side of an anonymous report: the report flow, /status and follow-up answers.
+"""The citizen's side of an anonymous report: the report flow, from the menu to a ticket.
 
 Eight messages or taps from the menu to a ticket when nothing optional is used: menu, category,
 commune typed, commune picked, where and when, description, follow-up choice (which also ends
@@ -9,7 +9,6 @@ reporter accepts follow-up. What makes a draft a report is :mod:`bot.reports.fil
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,30 +19,22 @@ from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
 from bot.conversation.routing import Context, Router
 from bot.conversation.validators import Text, YesNo
-from bot.errors import ImageRejected
 from bot.geo import Candidate
 from bot.reports import (
     CATEGORIES,
     MAX_TEXT,
+    URGENT_CATEGORIES,
     Address,
     Place,
     category_label,
     filing,
-    notify,
-    open_text,
-    part_of_day_label,
-    seal_text,
-    status_label,
 )
-from bot.security.privacy import normalize_ticket_code, sanitize_image
-from bot.store import audit, reports
 from bot.text import fold
 from handlers.start import resume_kept, show_menu
 
 router = Router("report")
 
 MAX_PHOTOS = 5
-PHOTO_SIDE = 1600
 COMMUNE_CHOICES = 30
 EDITABLE = ("category", "commune", "where", "description")
 
@@ -169,13 +160,10 @@ async def photos_sent(ctx: Context) -> None:
         if len(photos) >= MAX_PHOTOS:
             ctx.reply(_("report.photo_limit", limit=MAX_PHOTOS), _follow_up_options())
             return
-        try:
-            # Decoding a phone photo takes a few hundred ms: keep the event loop free.
-            clean = await asyncio.to_thread(sanitize_image, attachment.data, max_side=PHOTO_SIDE)
-        except ImageRejected:
+        if attachment.refused:  # decoded, or refused, before dispatch: see middlewares
             ctx.reply(_("report.photo_rejected"), _follow_up_options())
             return
-        sealed = ctx.services.keyring.seal(clean, purpose="content")
+        sealed = ctx.services.keyring.seal(attachment.data, purpose="content")
         photos.append(base64.b64encode(sealed).decode("ascii"))
     ctx.reply(_("report.photo_received", count=len(photos), limit=MAX_PHOTOS),
               _follow_up_options())
@@ -187,15 +175,18 @@ def summary(ctx: Context) -> None:
     data = ctx.state.data
     commune = ctx.services.communes.get(data["commune"])
     assert commune is not None
-    ctx.reply(_("report.summary",
-                category=category_label(data["category"]),
-                commune=commune.name, province=commune.province_name,
-                where=data["where"], description=data["description"],
-                photos=len(data.get("photos", [])),
-                follow_up=_("report.follow_up_yes") if data["follow_up"]
-                else _("report.follow_up_no")),
-              [Option(_("report.send"), _button("send")), Option(_("report.edit"), _button("edit")),
-               Option(_("report.cancel"), _button("cancel"))])
+    text = _("report.summary",
+             category=category_label(data["category"]),
+             commune=commune.name, province=commune.province_name,
+             where=data["where"], description=data["description"],
+             photos=len(data.get("photos", [])),
+             follow_up=_("report.follow_up_yes") if data["follow_up"]
+             else _("report.follow_up_no"))
+    if data["category"] in URGENT_CATEGORIES:
+        text += "\n\n" + _("report.urgent_at_once")
+    ctx.reply(text, [Option(_("report.send"), _button("send")),
+                     Option(_("report.edit"), _button("edit")),
+                     Option(_("report.cancel"), _button("cancel"))])
 
 
 # --- the flow's buttons ---------------------------------------------------------------------
@@ -272,124 +263,7 @@ async def submit(ctx: Context) -> None:
     elif isinstance(outcome, filing.Duplicate):
         show_menu(ctx, _("report.duplicate", ticket=outcome.ticket))
     elif outcome.routed_to is None:
-        show_menu(ctx, _("report.sent_waiting", ticket=outcome.ticket))
+        show_menu(ctx, _("report.sent_waiting", ticket=outcome.ticket,
+                         passphrase=outcome.passphrase))
     else:
-        show_menu(ctx, _("report.sent", ticket=outcome.ticket))
-
-
-# --- following a report up ------------------------------------------------------------------
-
-STATUS = router.flow(Flow("status"))
-
-
-@STATUS.step("ticket")
-def ask_ticket(ctx: Context) -> None:
-    ctx.reply(_("status.ask_ticket"))
-
-
-@STATUS.on_text("ticket")
-async def status_typed(ctx: Context, typed: str) -> None:
-    ctx.finish()
-    await show_status(ctx, typed)
-
-
-@router.command("status")
-async def status_command(ctx: Context) -> None:
-    if ctx.incoming.args:
-        await show_status(ctx, ctx.incoming.args)
-    else:
-        STATUS.begin(ctx)
-
-
-@router.choice("status")
-async def status_menu(ctx: Context) -> None:
-    STATUS.begin(ctx)
-
-
-@router.choice("st")
-async def status_button(ctx: Context) -> None:
-    assert ctx.incoming.choice is not None
-    await show_status(ctx, ctx.incoming.choice.partition(":")[2])
-
-
-async def _report_for(ctx: Context, typed: str) -> reports.Report | None:
-    ticket = normalize_ticket_code(typed)
-    report = await reports.by_ticket(ctx.conn, ticket) if ticket else None
-    if report is None:
-        show_menu(ctx, _("status.not_found"))
-    return report
-
-
-async def show_status(ctx: Context, typed: str) -> None:
-    report = await _report_for(ctx, typed)
-    if report is None:
-        return
-    keyring = ctx.services.keyring
-    lines = [_("status.header", ticket=report.ticket, status=status_label(report.status),
-               day=report.received_day.strftime("%d/%m/%Y"),
-               part=part_of_day_label(report.received_part),
-               category=category_label(report.category))]
-    questions = [m for m in await reports.messages(ctx.conn, report.id)
-                 if m.kind == "question" and not m.answered]
-    lines.extend(_("status.question", question=open_text(keyring, report.ticket, m.body))
-                 for m in questions)
-    options = []
-    if report.status in reports.OPEN_STATUSES:
-        if questions:
-            options.append(Option(_("status.answer"), f"rpa:{report.ticket}"))
-        options.append(Option(_("status.add_info"), f"rpi:{report.ticket}"))
-    options.append(Option(_("menu.title_short"), "menu"))
-    ctx.reply("\n".join(lines), options)
-
-
-@router.choice("rpa")
-async def answer_question(ctx: Context) -> None:
-    await _begin_follow_up(ctx, "answer")
-
-
-@router.choice("rpi")
-async def add_information(ctx: Context) -> None:
-    await _begin_follow_up(ctx, "info")
-
-
-def _follow_up_prompt(ctx: Context) -> None:
-    assert ctx.state is not None
-    ctx.reply(_("status.type_answer") if ctx.state.data["kind"] == "answer"
-              else _("status.type_info"))
-
-
-FOLLOW_UP = router.flow(Flow("follow_up", label="flow.follow_up"))
-FOLLOW_UP.step("text", validate=Text(1, MAX_TEXT))(_follow_up_prompt)
-
-
-async def _begin_follow_up(ctx: Context, kind: str) -> None:
-    assert ctx.incoming.choice is not None
-    report = await _report_for(ctx, ctx.incoming.choice.partition(":")[2])
-    if report is None:
-        return
-    if report.status not in reports.OPEN_STATUSES:
-        show_menu(ctx, _("status.closed"))
-        return
-    FOLLOW_UP.begin(ctx, kind=kind, ticket=report.ticket)
-
-
-@FOLLOW_UP.on_text("text")
-async def follow_up_typed(ctx: Context, text: str) -> None:
-    assert ctx.state is not None
-    kind, ticket = ctx.state.data["kind"], ctx.state.data["ticket"]
-    ctx.finish()
-    report = await reports.by_ticket(ctx.conn, ticket)
-    if report is None or report.status not in reports.OPEN_STATUSES:
-        show_menu(ctx, _("status.closed"))
-        return
-    keyring = ctx.services.keyring
-    message_id = await reports.add_message(ctx.conn, report.id, kind=kind, author=None,
-                                           body=seal_text(keyring, ticket, text), now=ctx.now)
-    if kind == "answer":
-        await reports.mark_questions_answered(ctx.conn, report.id)
-    await notify(ctx.conn, report, keyring=keyring, settings=ctx.services.settings,
-                 text_id="police.reporter_wrote", dedupe=f"msg:{message_id}", now=ctx.now,
-                 text=text)
-    await audit.record(ctx.conn, at=ctx.now, actor="reporter", action=f"report.{kind}",
-                       subject=ticket)
-    show_menu(ctx, _("status.sent"))
+        show_menu(ctx, _("report.sent", ticket=outcome.ticket, passphrase=outcome.passphrase))

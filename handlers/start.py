@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from bot.conversation.callbacks import CallbackData
 from bot.conversation.i18n import LANGUAGES, use_language
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
@@ -10,6 +13,11 @@ from bot.officials import OFFICER_ROLES
 from bot.store import conversations, users
 
 router = Router("start")
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageButton(CallbackData, prefix="lang"):
+    language: str
 
 
 def main_menu(ctx: Context) -> list[Option]:
@@ -27,7 +35,7 @@ def main_menu(ctx: Context) -> list[Option]:
         if role == "managed":
             options.append(Option(_("menu.checkin"), "checkin"))
     other = "en" if ctx.language == "vi" else "vi"
-    options.append(Option(_("menu.language"), f"lang:{other}"))
+    options.append(Option(_("menu.language"), LanguageButton(other).pack()))
     return options
 
 
@@ -37,7 +45,11 @@ def show_menu(ctx: Context, text: str) -> None:
 
 @router.command("start")
 async def start(ctx: Context) -> None:
+    from handlers import checkin  # it builds on this module's menu
+
     ctx.finish()
+    if ctx.incoming.args and await checkin.link(ctx, ctx.incoming.args):
+        return
     if ctx.user.role in OFFICER_ROLES:
         show_menu(ctx, _("start.greeting_officer"))
     else:
@@ -49,9 +61,12 @@ async def menu(ctx: Context) -> None:
     show_menu(ctx, _("menu.title"))
 
 
-@router.command("help")
+@router.command("help", in_flow=True)
 async def help_(ctx: Context) -> None:
-    ctx.reply(_("help.text"), main_menu(ctx))
+    from handlers import checkin
+
+    if not await checkin.help_asked(ctx):
+        ctx.reply(_("help.text"), main_menu(ctx))
 
 
 @router.command("cancel", in_flow=True)
@@ -96,15 +111,15 @@ async def lang_command(ctx: Context) -> None:
     await _set_language(ctx, ctx.incoming.args.strip().lower())
 
 
-@router.choice("lang", in_flow=True)
+@router.choice(LanguageButton, in_flow=True)
 async def lang_choice(ctx: Context) -> None:
-    assert ctx.incoming.choice is not None
-    await _set_language(ctx, ctx.incoming.choice.partition(":")[2])
+    await _set_language(ctx, ctx.button(LanguageButton).language)
 
 
 async def _set_language(ctx: Context, wanted: str) -> None:
     if wanted not in LANGUAGES:
-        ctx.reply(_("lang.choose"), [Option("Tiếng Việt", "lang:vi"), Option("English", "lang:en")])
+        ctx.reply(_("lang.choose"), [Option("Tiếng Việt", LanguageButton("vi").pack()),
+                                     Option("English", LanguageButton("en").pack())])
         return
     await users.set_language(ctx.conn, ctx.user.id, wanted)
     ctx.language = wanted
@@ -121,7 +136,3 @@ async def _set_language(ctx: Context, wanted: str) -> None:
 async def menu_choice(ctx: Context) -> None:
     show_menu(ctx, _("menu.title"))
 
-
-@router.choice("checkin")
-async def coming_soon(ctx: Context) -> None:
-    show_menu(ctx, _("menu.coming_soon"))

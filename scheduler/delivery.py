@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot import logs
+from bot.channels import ratelimit
 from bot.channels.base import Channel
 from bot.conversation import menus as numbering
 from bot.conversation.messages import Reply
@@ -23,7 +24,7 @@ from bot.errors import DeliveryError, PrivacyError, RetryLater, Undeliverable, U
 from bot.security.identity import Pseudonyms, open_at_rest
 from bot.security.privacy import Keyring
 from bot.settings import Settings
-from bot.store import Store, menus, outbox, users
+from bot.store import Store, menus, officers, outbox, users
 from bot.store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,7 @@ BACKOFF_CAP = 3600.0
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
     """Exponential backoff with jitter: about 5 s, 10 s, 20 s ... capped at an hour."""
-    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=delay * (0.5 + rng() / 2))
+    return timedelta(seconds=ratelimit.backoff(attempts, BACKOFF_BASE, BACKOFF_CAP, rng))
 
 
 class Delivery:
@@ -159,6 +159,7 @@ class Delivery:
             if isinstance(exc, Unreachable):
                 chat_id = open_at_rest(self.keyring, item.chat_id)
                 await users.mark_unreachable(conn, channel, self.pseudonyms.chat(channel, chat_id))
+                await officers.lose(conn, channel, chat_id)
         logs.event(log, "outbox.failed", logging.ERROR, channel=channel, outbox_id=item.id,
                    attempts=item.attempts, error=type(exc).__name__)
 

@@ -33,9 +33,8 @@ class Scheduler:
             self.delivery.tick, "interval", seconds=self.interval, id="delivery",
             max_instances=1, coalesce=True,
         )
-        # A job's first tick is at start: what fell due while no process ran (a deadline
-        # round, an escalation) goes out now, not an interval later.
         for job in self.jobs:
+            # the first run at once: what fell due while the process was down goes out now
             self._scheduler.add_job(job.tick, "interval", seconds=job.seconds, id=job.name,
                                     max_instances=1, coalesce=True,
                                     next_run_time=datetime.now(UTC))

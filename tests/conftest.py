@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 POSTGRES_URL = os.environ.get(
     "PCMT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("PCMT_REQUIRE_POSTGRES") == "1"
+# Police cards wait a random while in production; tests that follow a report to police see it
+# at once, and those about the wait ask for it (an argument overrides the environment).
+os.environ["PCMT_REPORT_CARD_DELAY_MINUTES"] = "0"
 
 
 @dataclass

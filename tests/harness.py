@@ -52,6 +52,12 @@ class Chat:
     def last(self) -> Reply:
         return self.replies[-1]
 
+    @property
+    def passphrase(self) -> str:
+        """The passphrase of the last report this person sent."""
+        return next(passphrase_in(reply.text) for reply in reversed(self.replies)
+                    if PASSPHRASE.search(reply.text))
+
     def option(self, prefix: str) -> str:
         """The data of the first option in the last reply that starts with ``prefix``."""
         for option in self.last.options:
@@ -87,14 +93,22 @@ class RecordingChannel(Lifecycle):
 
 BEN_THANH = "phuong ben thanh tp hcm"  # Phường Bến Thành, 26743, province 79
 TICKET = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
+PASSPHRASE = re.compile(r"(?:Mật khẩu|Passphrase): ([0-9A-Z]{4}-[0-9A-Z]{4})\n")
+
+
+def passphrase_in(text: str) -> str:
+    """The passphrase a "report sent" message gives."""
+    found = PASSPHRASE.search(text)
+    assert found, text
+    return found.group(1)
 
 
 async def file_report(chat: Chat, *, description: str = "Hai người đi xe máy giao gói nhỏ",
                       photo: bytes | None = None, follow_up: bool = True,
-                      commune: str = BEN_THANH) -> str:
+                      commune: str = BEN_THANH, category: str = "dealing") -> str:
     """The shortest complete report through the report flow; returns the ticket."""
     await chat.press("report")
-    await chat.press("rp:cat:dealing")
+    await chat.press(f"rp:cat:{category}")
     await chat.say(commune)
     await chat.press(chat.option("rp:com:"))
     await chat.say("Quán nước đầu hẻm 12, tối thứ Sáu khoảng 9 giờ")

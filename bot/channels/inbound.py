@@ -1,6 +1,8 @@
 """What every channel does with what comes in, whatever the platform: one chat's updates in
-turn, a guard against deliveries seen a moment ago, replies that could not go out queued in
-the outbox, and membership (blocked, removed, back) recorded.
+turn, a guard against deliveries seen a moment ago, the webhook secret and its check, replies
+sent in order with those that could not go out queued in the outbox, membership (blocked,
+removed, back) recorded, a person's language for what the channel itself says, and the
+pruning of recorded update ids.
 
 A channel reads its platform's update into neutral terms and hands the work here; only
 sending, and what the platform's errors mean, stay in the channel's own package.
@@ -9,6 +11,8 @@ sending, and what the platform's errors mean, stay in the channel's own package.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,9 +23,14 @@ from bot import logs
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Reply
 from bot.conversation.proactive import push
-from bot.store import updates, users
+from bot.errors import RetryLater, Undeliverable, Unreachable
+from bot.store import menus, officers, updates, users
 
 log = logging.getLogger(__name__)
+
+SEEN_UPDATES_KEPT = timedelta(days=1)
+BUTTON_DATA_KEPT = timedelta(days=30)
+HOUSEKEEPING_INTERVAL = 3600.0
 
 
 class InTurn:
@@ -81,6 +90,18 @@ class RecentIds:
         return True
 
 
+def webhook_secret(token: str, channel: str) -> str:
+    """The secret a platform echoes on every webhook call: derived from the token, so every
+    replica expects the same one and a restart does not need to register it again."""
+    return hmac.new(token.encode(), f"pcmt-bot {channel} webhook".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def secret_matches(given: str, expected: str) -> bool:
+    """Whether a webhook call carries the secret, compared in constant time."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
+
+
 async def first_sight(dispatcher: Dispatcher, channel: str, update_id: int) -> bool:
     """Record an update that does not go to the dispatcher (whose transaction records the
     ones it handles), so a replay reaching another replica is dropped too."""
@@ -103,6 +124,29 @@ async def queue_unsent(dispatcher: Dispatcher, channel: str, chat_id: str, updat
                replies=len(replies) - first)
 
 
+Deliver = Callable[[Reply], Awaitable[None]]
+
+
+async def answer(dispatcher: Dispatcher, channel: str, chat_id: str, update_id: int,
+                 replies: Sequence[Reply], deliver: Deliver) -> None:
+    """Send the replies to one update in order. A passing failure queues that reply and the
+    ones after it; a chat that is gone is marked so; a reply the platform refuses is logged
+    and the next one tried."""
+    for index, reply in enumerate(replies):
+        try:
+            await deliver(reply)
+        except RetryLater as exc:
+            await queue_unsent(dispatcher, channel, chat_id, update_id, replies, index,
+                               reason=exc.reason, retry_after=exc.retry_after)
+            return
+        except Unreachable:
+            await membership(dispatcher, channel, chat_id, reachable=False)
+            return
+        except Undeliverable as exc:
+            logs.event(log, "inbound.reply_failed", logging.ERROR, channel=channel,
+                       reason=exc.args[0])
+
+
 async def membership(dispatcher: Dispatcher, channel: str, chat_id: str, *,
                      reachable: bool) -> None:
     """The chat blocked or removed the bot (nothing more is scheduled to it until it writes
@@ -113,4 +157,43 @@ async def membership(dispatcher: Dispatcher, channel: str, chat_id: str, *,
             await users.mark_reachable(conn, channel, chat_key)
         else:
             await users.mark_unreachable(conn, channel, chat_key)
+            await officers.lose(conn, channel, chat_id)
     logs.event(log, "inbound.membership", channel=channel, reachable=reachable)
+
+
+async def language_of(dispatcher: Dispatcher, channel: str, chat_id: str, user_id: str) -> str:
+    """The language of the person writing, for a line the channel answers without the
+    dispatcher (a message it cannot read)."""
+    pseudonyms = dispatcher.services.pseudonyms
+    async with dispatcher.store.transaction() as conn:
+        user = await users.resolve(conn, channel, pseudonyms.user(channel, user_id),
+                                   pseudonyms.chat(channel, chat_id), dispatcher.clock())
+    return user.language or dispatcher.services.settings.default_language
+
+
+async def chat_language(dispatcher: Dispatcher, channel: str, chat_id: str) -> str:
+    """The language of whoever is behind ``chat_id`` (the default for a chat never seen),
+    for words a channel adds to a reply on its own."""
+    chat_key = dispatcher.services.pseudonyms.chat(channel, chat_id)
+    async with dispatcher.store.transaction() as conn:
+        user_id = await menus.user_of_chat(conn, channel, chat_key)
+        user = await users.get(conn, user_id) if user_id is not None else None
+    default = dispatcher.services.settings.default_language
+    return (user.language if user is not None else None) or default
+
+
+async def keep_tidy(dispatcher: Dispatcher, channel: str) -> None:
+    """Forget recorded update ids and stored button data once nothing can need them, every
+    hour until cancelled."""
+    while True:
+        now = dispatcher.clock()
+        try:
+            async with dispatcher.store.transaction() as conn:
+                old_updates = await updates.forget_updates(conn, now - SEEN_UPDATES_KEPT)
+                old_buttons = await updates.forget_payloads(conn, now - BUTTON_DATA_KEPT)
+            logs.event(log, "inbound.housekeeping", channel=channel, updates=old_updates,
+                       buttons=old_buttons)
+        except Exception as exc:  # the database may be briefly away; try next time
+            logs.event(log, "inbound.housekeeping_failed", logging.WARNING, channel=channel,
+                       error=type(exc).__name__)
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL)

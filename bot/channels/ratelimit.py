@@ -3,13 +3,15 @@
 Each budget is a sliding window ("at most N messages in any P seconds"), kept overall, per
 chat and, for group chats, per group. :meth:`RateLimiter.acquire` returns once one more
 message fits every window that applies, and :meth:`RateLimiter.pause` holds every sender back
-when the platform says it was flooded anyway. Channel-neutral: Telegram and Zalo use it with
+when the platform says it was flooded anyway; :func:`backoff` spaces out attempts after
+failures where the platform gives no wait of its own. Channel-neutral: Telegram and Zalo use it with
 their own numbers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -49,6 +51,14 @@ class _Window:
     def idle(self, now: float) -> bool:
         self.wait(now)
         return not self.times
+
+
+def backoff(failures: int, base: float, cap: float,
+            rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after ``failures`` in a row: doubling from ``base`` up to ``cap``, with
+    jitter so that senders which failed together do not come back together."""
+    delay = min(cap, base * 2.0 ** min(max(0, failures - 1), 64))
+    return delay * (0.5 + rng() / 2)
 
 
 class RateLimiter:

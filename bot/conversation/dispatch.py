@@ -4,10 +4,10 @@ One database transaction per incoming message: identity, state, the handler's wr
 outbox rows commit together. Replies go back to the caller, which sends them after the commit.
 
 The work is an ordered pipeline. *Filters* look at the message alone, before any transaction
-(groups hear only commands, text cleaning) and may drop it. Inside the transaction the
-dispatcher always records a replayable update, resolves the person and their state and sets
-their language; then *middlewares* run in order around the routed handler, each calling
-``call_next`` (see :mod:`bot.conversation.middlewares`). A feature adds a filter or a
+(groups hear only commands, text cleaning, pictures decoded) and may drop it. Inside the
+transaction the dispatcher always records a replayable update, resolves the person and their
+state and sets their language; then *middlewares* run in order around the routed handler,
+each calling ``call_next`` (see :mod:`bot.conversation.middlewares`). A feature adds a filter or a
 middleware; it does not edit this module.
 """
 
@@ -31,7 +31,7 @@ from bot.store import Store, conversations, updates, users
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Filter = Callable[[Incoming], Incoming | None]
+Filter = Callable[[Incoming], Awaitable[Incoming | None]]
 Next = Callable[[Context], Awaitable[None]]
 Middleware = Callable[[Context, Next], Awaitable[None]]
 
@@ -117,7 +117,7 @@ class Dispatcher:
         delivery this or another replica recorded before gets no replies.
         """
         for keep in self.filters:
-            kept = keep(incoming)
+            kept = await keep(incoming)
             if kept is None:
                 return []
             incoming = kept

@@ -140,7 +140,14 @@ class Flow:
                 ctx.note(_("flow.no_files_here"))
                 step.prompt(ctx)
             return
-        text = (ctx.incoming.text or "").strip()
+        await self.take(ctx, ctx.incoming.text or "")
+
+    async def take(self, ctx: Context, text: str) -> None:
+        """``text`` as the answer to the current step: typed, or a button's value (a forged
+        value gets the same "not valid" and the prompt again as a mistyped one)."""
+        assert ctx.state is not None
+        step = self.steps[ctx.state.step]
+        text = text.strip()
         if step.on_value is None or not text:
             ctx.note(_("flow.use_options"))
             step.prompt(ctx)

@@ -46,13 +46,6 @@ def gettext(message_id: str, /, **params: object) -> str:
 _ = gettext
 
 
-def normalise_language(value: str | None) -> str | None:
-    if not value:
-        return None
-    short = value.strip().lower().replace("_", "-").split("-", 1)[0]
-    return short if short in LANGUAGES else None
-
-
 @contextmanager
 def use_language(language: str) -> Iterator[None]:
     token = current_language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)

@@ -29,12 +29,14 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file the user sent. ``data`` is filled by the channel once downloaded."""
+    """A file the user sent. ``data`` is filled by the channel once downloaded, then replaced
+    by a clean JPEG before dispatch; ``refused`` says why a file could not be one."""
 
     kind: str  # "photo" | "document"
     data: bytes = b""
     mime_type: str | None = None
     size: int | None = None
+    refused: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,13 @@
 """The standard stages of the dispatch pipeline, in the order they run.
 
-Filters see the message alone, before any transaction. Middlewares run inside the message's
-transaction around the routed handler: each does its part and calls ``call_next``.
+Filters see the message alone, before any transaction: what is slow or untrusted (decoding a
+picture) happens there, holding no lock. Middlewares run inside the message's transaction
+around the routed handler: each does its part and calls ``call_next``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -13,9 +15,10 @@ from bot.conversation import menus
 from bot.conversation.callbacks import prefix_of
 from bot.conversation.flows import Interrupt
 from bot.conversation.i18n import gettext as _
-from bot.conversation.messages import MAX_TEXT, ChatKind, Incoming, Reply
+from bot.conversation.messages import MAX_TEXT, Attachment, ChatKind, Incoming, Reply
 from bot.conversation.routing import Context, Route
-from bot.errors import BadCallback
+from bot.errors import BadCallback, ImageRejected
+from bot.security.privacy import sanitize_image
 from bot.store import conversations
 from bot.text import clean_user_text
 
@@ -23,22 +26,42 @@ if TYPE_CHECKING:
     from bot.conversation.dispatch import Dispatcher, Middleware, Next
 
 _MAX_NUMBER_DIGITS = 3
+PHOTO_SIDE = 1600
+"""Longest side of a kept photo: enough to read a number plate, small enough to send on."""
 
 
-def heard(incoming: Incoming) -> Incoming | None:
+async def heard(incoming: Incoming) -> Incoming | None:
     """In police groups the bot reacts only to commands and its own buttons."""
     if incoming.chat_kind is ChatKind.GROUP and not (incoming.command or incoming.choice):
         return None
     return incoming
 
 
-def cleaned(incoming: Incoming) -> Incoming:
+async def cleaned(incoming: Incoming) -> Incoming:
     if incoming.text is None:
         return incoming
     return replace(incoming, text=clean_user_text(incoming.text, MAX_TEXT))
 
 
-FILTERS = (heard, cleaned)
+async def pictures(incoming: Incoming) -> Incoming:
+    """Every file re-encoded to a bare JPEG, or marked refused, before the transaction opens:
+    a decode takes hundreds of milliseconds and on SQLite the transaction holds the write lock
+    every other user waits for. Off the event loop too; privacy caps how many run at once."""
+    if not incoming.attachments:
+        return incoming
+    files = await asyncio.gather(*(_picture(file) for file in incoming.attachments))
+    return replace(incoming, attachments=tuple(files))
+
+
+async def _picture(file: Attachment) -> Attachment:
+    try:
+        clean = await asyncio.to_thread(sanitize_image, file.data, max_side=PHOTO_SIDE)
+    except ImageRejected as exc:
+        return replace(file, data=b"", refused=exc.reason)
+    return replace(file, data=clean, mime_type="image/jpeg", size=len(clean))
+
+
+FILTERS = (heard, cleaned, pictures)
 
 
 def standard(dispatcher: Dispatcher) -> list[Middleware]:

@@ -19,21 +19,24 @@ from bot.conversation.flows import Flow
 from bot.conversation.i18n import use_language
 from bot.conversation.messages import Incoming, Reply
 from bot.conversation.routing import Context
-from bot.security.identity import seal_at_rest
+from bot.security.identity import Pseudonyms, seal_at_rest
 from bot.security.privacy import Keyring
 from bot.services import Services
-from bot.store import conversations, outbox
+from bot.store import conversations, outbox, users
 from bot.store.users import User
 
 
 async def push(conn: AsyncConnection, keyring: Keyring, *, channel: str, chat_id: str,
                reply: Reply, dedupe_key: str, due_at: datetime, now: datetime,
                private: bool = False) -> bool:
-    """Queue ``reply`` for ``chat_id``; False when ``dedupe_key`` was queued before.
+    """Queue ``reply`` for ``chat_id``; False when ``dedupe_key`` was queued before, or when
+    the person there blocked the bot: nothing more is planned for them until they write again.
 
     ``private`` seals the address as well: a citizen's chat must not be readable next to
     what was sent to it. Police chats stay readable, so delivery can pace each chat.
     """
+    if await users.chat_unreachable(conn, channel, Pseudonyms(keyring).chat(channel, chat_id)):
+        return False
     address = seal_at_rest(keyring, chat_id) if private else chat_id
     return await outbox.enqueue(conn, channel=channel, chat_id=address,
                                 payload=seal_at_rest(keyring, reply.to_json()),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Protocol
 
 from bot.conversation.i18n import gettext as _
@@ -87,6 +87,19 @@ class Date:
             except ValueError:
                 continue
         raise Invalid(_("input.date"))
+
+
+@dataclass(frozen=True, slots=True)
+class Time:
+    """``HH:MM`` (``8:30``, ``08.30`` and ``8h30`` too)."""
+
+    def parse(self, text: str) -> time:
+        value = text.strip().lower().replace(".", ":").replace("h", ":")
+        hours, _colon, minutes = value.partition(":")
+        try:
+            return time(int(hours), int(minutes or 0))
+        except ValueError:
+            raise Invalid(_("input.time")) from None
 
 
 @dataclass(frozen=True, slots=True)

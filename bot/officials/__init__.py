@@ -1,5 +1,5 @@
-"""Officers, supervisors and the admin chat: who may act on which reports, and who receives
-them. Shared by reports now, and by check-ins and deadlines next.
+"""Officers, supervisors and the admin chat: who may act on which reports and enrolled people,
+and who receives what concerns them. Shared by reports, check-ins and deadlines.
 
 - an **officer** chat (or a linked officer in private) covers one commune;
 - a **supervisor** covers a province;
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,27 +20,36 @@ from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.store import officers as inboxes
 from bot.store.officers import Inbox
-from bot.store.reports import Report
 from bot.store.users import User
 
 OFFICER_ROLES = ("officer", "supervisor")
 ADMIN = "admin"
 
 
+class Area(Protocol):
+    """Anything that belongs to one commune: a report, an enrolled person."""
+
+    @property
+    def commune_code(self) -> str: ...
+
+    @property
+    def province_code(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """The reports one chat or person may act on."""
+    """The reports and enrolled people one chat or person may act on."""
 
     role: str  # "officer": one commune; "supervisor": one province; "admin": all
     commune_code: str | None
     province_code: str | None
 
-    def covers(self, report: Report) -> bool:
+    def covers(self, area: Area) -> bool:
         if self.role == ADMIN:
             return True
         if self.role == "officer":
-            return report.commune_code == self.commune_code
-        return report.province_code == self.province_code
+            return area.commune_code == self.commune_code
+        return area.province_code == self.province_code
 
 
 def scope(role: str, commune_code: str | None, province_code: str | None) -> Scope | None:
@@ -98,22 +108,23 @@ class Target:
     language: str
 
 
-async def targets(conn: AsyncConnection, report: Report,
+async def targets(conn: AsyncConnection, area: Area,
                   settings: Settings) -> tuple[str | None, list[Target]]:
-    """Who should see ``report``: the commune, else the province, else the admin chat."""
-    commune = await inboxes.for_commune(conn, report.commune_code)
+    """Who should see what concerns ``area``: the commune, else the province, else the admin
+    chat."""
+    commune = await inboxes.for_commune(conn, area.commune_code)
     if commune:
         return "commune", [_target(inbox) for inbox in commune]
-    province = await inboxes.supervisors(conn, report.province_code)
+    province = await inboxes.supervisors(conn, area.province_code)
     if province:
         return "province", [_target(inbox) for inbox in province]
     return _admin_level(settings)
 
 
-async def province_targets(conn: AsyncConnection, report: Report,
+async def province_targets(conn: AsyncConnection, area: Area,
                            settings: Settings) -> list[Target]:
     """The province's supervisors, else the admin chat: where escalations go."""
-    return await supervisor_targets(conn, report.province_code, settings)
+    return await supervisor_targets(conn, area.province_code, settings)
 
 
 async def supervisor_targets(conn: AsyncConnection, province_code: str,

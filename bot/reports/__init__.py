@@ -20,6 +20,8 @@ from bot.conversation.i18n import use_language
 from bot.conversation.messages import Option, Reply
 from bot.conversation.proactive import push
 from bot.officials import province_targets, targets
+from bot.reports.access import access_key
+from bot.reports.buttons import CardButton, StatusButton
 from bot.security.privacy import Keyring
 from bot.settings import Settings
 from bot.store import reports
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 
 CATEGORIES = ("dealing", "gathering", "cultivation", "trafficking", "online", "disguised",
               "minors", "other")
+URGENT_CATEGORIES = frozenset({"minors"})
+"""Reports police should see at once, whatever their arrival time gives away: children."""
 MAX_TEXT = 2000
 """Longest text kept for one field of a report, a question or an answer."""
 
@@ -133,13 +137,13 @@ def card_actions(report: Report, photos: int) -> list[Option]:
     ticket = report.ticket
     options = []
     if report.status == "new":
-        options.append(Option(_("police.action.ack"), f"r:ack:{ticket}"))
+        options.append(Option(_("police.action.ack"), CardButton("ack", ticket).pack()))
     if report.follow_up and report.status in reports.OPEN_STATUSES:
-        options.append(Option(_("police.action.ask"), f"r:ask:{ticket}"))
-    options.append(Option(_("police.action.status"), f"r:st:{ticket}"))
-    options.append(Option(_("police.action.note"), f"r:note:{ticket}"))
+        options.append(Option(_("police.action.ask"), CardButton("ask", ticket).pack()))
+    options.append(Option(_("police.action.status"), CardButton("st", ticket).pack()))
+    options.append(Option(_("police.action.note"), CardButton("note", ticket).pack()))
     if photos:
-        options.append(Option(_("police.action.photos"), f"r:ph:{ticket}"))
+        options.append(Option(_("police.action.photos"), CardButton("ph", ticket).pack()))
     return options
 
 
@@ -155,7 +159,7 @@ async def route(conn: AsyncConnection, report: Report, *, keyring: Keyring, sett
         with use_language(target.language):
             reply = card(report, content, place, photos)
         await push(conn, keyring, channel=target.channel, chat_id=target.chat_id, reply=reply,
-                   dedupe_key=f"report:{report.id}:card:{target.channel}:{target.chat_id}",
+                   dedupe_key=reports.card_key(report.id, target.channel, target.chat_id),
                    due_at=now + delay, now=now)
     await reports.set_routed(conn, report.id, level)
     return level
@@ -187,7 +191,8 @@ async def notify(conn: AsyncConnection, report: Report, *, keyring: Keyring, set
     for target in recipients:
         with use_language(target.language):
             reply = Reply(_(text_id, ticket=report.ticket, **params),
-                          (Option(_("police.action.open"), f"r:view:{report.ticket}"),))
+                          (Option(_("police.action.open"),
+                                  CardButton("view", report.ticket).pack()),))
         await push(conn, keyring, channel=target.channel, chat_id=target.chat_id, reply=reply,
                    dedupe_key=f"report:{report.id}:{dedupe}:{target.channel}:{target.chat_id}",
                    due_at=now, now=now)
@@ -216,7 +221,8 @@ class Address:
 async def relay_to_reporter(conn: AsyncConnection, report: Report, *, keyring: Keyring,
                             text_id: str, dedupe: str, now: datetime,
                             status_id: str | None = None, **params: object) -> bool:
-    """Queue a message to the reporter of ``report``; False when they declined or it expired.
+    """Queue a message to the reporter of ``report``; False when they declined, the handle
+    expired, they blocked the bot, or this message was queued before.
 
     ``status_id`` (a status code) fills ``{status}`` with its label in the reporter's language.
     """
@@ -227,8 +233,10 @@ async def relay_to_reporter(conn: AsyncConnection, report: Report, *, keyring: K
     with use_language(address.language):
         if status_id is not None:
             params["status"] = status_label(status_id)
+        # the reporter's own chat: its button may open everything, as the passphrase would
+        view = StatusButton(report.ticket, key=access_key(keyring, report.ticket))
         reply = Reply(_(text_id, ticket=report.ticket, **params),
-                      (Option(_("status.open"), f"st:{report.ticket}"),))
-    await push(conn, keyring, channel=address.channel, chat_id=address.chat_id, reply=reply,
-               dedupe_key=f"report:{report.id}:{dedupe}", due_at=now, now=now, private=True)
-    return True
+                      (Option(_("status.open"), view.pack()),))
+    return await push(conn, keyring, channel=address.channel, chat_id=address.chat_id,
+                      reply=reply, dedupe_key=f"report:{report.id}:{dedupe}", due_at=now,
+                      now=now, private=True)

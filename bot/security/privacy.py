@@ -171,6 +171,8 @@ TICKET_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, 
 TICKET_SYMBOLS = 12
 TICKET_GROUP = 4
 TICKET_BITS = TICKET_SYMBOLS * math.log2(len(TICKET_ALPHABET))
+PASSPHRASE_SYMBOLS = 8
+"""40 bits: far beyond guessing through a chat, and the ticket must be known first."""
 _CONFUSABLES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212_.]+")
 
@@ -181,18 +183,38 @@ def new_ticket_code() -> str:
     It is the reporter's only key to their report, so it is drawn from ``secrets`` and never
     derived from a counter or a time.
     """
-    symbols = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(TICKET_SYMBOLS))
-    return _group(symbols)
+    return _random_code(TICKET_SYMBOLS)
+
+
+def new_passphrase() -> str:
+    """The reporter's second secret, like ``7K3P-92QX``: the ticket names a report (police
+    see it), the passphrase proves who filed it."""
+    return _random_code(PASSPHRASE_SYMBOLS)
+
+
+def _random_code(length: int) -> str:
+    return _group("".join(secrets.choice(TICKET_ALPHABET) for _ in range(length)))
 
 
 def normalize_ticket_code(text: str) -> str | None:
     """The canonical form of a typed code, forgiving case, spacing, missing dashes and the
     letters people type for digits (O for 0, I or L for 1); None when it cannot be a code."""
+    read = read_ticket(text)
+    return read[0] if read is not None and read[1] is None else None
+
+
+def read_ticket(text: str) -> tuple[str, str | None] | None:
+    """A typed ticket, alone or followed by its passphrase (in any spacing): the ticket and
+    the passphrase or None; None when the text is neither."""
     folded = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
     symbols = folded.translate(_CONFUSABLES)
-    if len(symbols) != TICKET_SYMBOLS or any(s not in TICKET_ALPHABET for s in symbols):
+    if any(s not in TICKET_ALPHABET for s in symbols):
         return None
-    return _group(symbols)
+    if len(symbols) == TICKET_SYMBOLS:
+        return _group(symbols), None
+    if len(symbols) == TICKET_SYMBOLS + PASSPHRASE_SYMBOLS:
+        return _group(symbols[:TICKET_SYMBOLS]), _group(symbols[TICKET_SYMBOLS:])
+    return None
 
 
 def _group(symbols: str) -> str:

@@ -7,13 +7,19 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.clock import hour_of
 from bot.store.schema import audit_log
+
+REPORTER = "reporter"
 
 
 async def record(conn: AsyncConnection, *, at: datetime, actor: str, action: str,
                  subject: str | None = None, detail: str | None = None) -> None:
+    """Officials' and administrators' actions keep their exact time; a reporter's only the
+    hour, or the log would date a report finer than police may know it."""
     await conn.execute(insert(audit_log).values(
-        at=at, actor=actor, action=action, subject=subject, detail=detail))
+        at=hour_of(at) if actor == REPORTER else at, actor=actor, action=action,
+        subject=subject, detail=detail))
 
 
 async def count(conn: AsyncConnection, *, actor: str, action: str, since: datetime) -> int:

@@ -93,3 +93,10 @@ async def suspended_flow(conn: AsyncConnection, user_id: int, now: datetime) -> 
     row = await conn.execute(select(table.c.flow).where(
         table.c.user_id == user_id, table.c.expires_at > now))
     return row.scalar_one_or_none()
+
+
+async def active_flow(conn: AsyncConnection, user_id: int, now: datetime) -> str | None:
+    """The flow the person is in now, if any: a job that would open another waits its turn."""
+    row = (await conn.execute(select(conversations.c.flow).where(
+        conversations.c.user_id == user_id, conversations.c.expires_at > now))).first()
+    return row.flow if row else None

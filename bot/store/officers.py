@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store import reports
 from bot.store._upsert import insert_ignore
-from bot.store.schema import inboxes, invites
+from bot.store.outbox import FAILED, PENDING, SENT
+from bot.store.schema import inboxes, invites, outbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +97,34 @@ async def deactivate(conn: AsyncConnection, channel: str, chat_id: str) -> bool:
         inboxes.c.channel == channel, inboxes.c.chat_id == chat_id,
         inboxes.c.active.is_(True)).values(active=False))
     return bool(result.rowcount)
+
+
+async def lose(conn: AsyncConnection, channel: str, chat_id: str) -> list[int]:
+    """The chat removed or blocked the bot: it stops being an inbox, the cards still queued to
+    it are dropped, and each open report that no other chat has received or is about to goes
+    back to waiting for a route (the escalation tick finds the next one; ``admin unrouted``
+    lists it meanwhile). Returns those reports' ids; nothing happens for a chat that was no
+    inbox."""
+    if not await deactivate(conn, channel, chat_id):
+        return []
+    unsent = (await conn.execute(select(outbox.c.id, outbox.c.dedupe_key).where(
+        outbox.c.channel == channel, outbox.c.chat_id == chat_id,
+        outbox.c.status != SENT))).all()
+    report_ids = []
+    for row in unsent:
+        report_id = reports.card_report_id(row.dedupe_key, channel, chat_id)
+        if report_id is None:
+            continue
+        report_ids.append(report_id)
+        # a new key frees the old one: a card queued if the chat links again is not a duplicate
+        await conn.execute(update(outbox).where(outbox.c.id == row.id).values(
+            status=FAILED, claimed_until=None, last_error="inbox lost",
+            dedupe_key=f"{row.dedupe_key}:lost:{row.id}"))
+    waiting = []
+    for report_id in report_ids:
+        elsewhere = await conn.execute(select(outbox.c.id).where(
+            outbox.c.dedupe_key.startswith(reports.card_prefix(report_id)),
+            outbox.c.status.in_([SENT, PENDING])).limit(1))
+        if elsewhere.first() is None and await reports.unroute(conn, report_id):
+            waiting.append(report_id)
+    return waiting

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.clock import hour_of
 from bot.security.identity import SEALED
 from bot.store._upsert import insert_ignore
 from bot.store.schema import outbox
@@ -37,11 +38,12 @@ async def enqueue(conn: AsyncConnection, *, channel: str, chat_id: str, payload:
     """Queue a serialised reply; a second row with the same ``dedupe_key`` is ignored.
 
     ``chat_id`` and ``payload`` may be sealed (:func:`bot.security.identity.seal_at_rest`); delivery
-    opens them just before sending. True if queued.
+    opens them just before sending. True if queued. ``created_at`` keeps only the hour: for a
+    police card it would otherwise be the second the report was sent.
     """
     statement = insert_ignore(conn, outbox).values(
         channel=channel, chat_id=chat_id, payload=payload, dedupe_key=dedupe_key,
-        due_at=due_at, status=PENDING, attempts=0, created_at=now,
+        due_at=due_at, status=PENDING, attempts=0, created_at=hour_of(now),
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     result = await conn.execute(statement)
     return bool(result.rowcount)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.clock import hour_of
 from bot.store._upsert import insert_ignore
 from bot.store.schema import (
     reply_handles,
@@ -44,6 +45,7 @@ class Report:
     acknowledged_at: datetime | None
     escalated_at: datetime | None
     closed_at: datetime | None
+    passphrase_hash: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +64,12 @@ def _report(row: object) -> Report:
 
 async def create(conn: AsyncConnection, *, ticket: str, commune_code: str, province_code: str,
                  category: str, follow_up: bool, content: bytes, received_day: date,
-                 received_part: str, received_hour: datetime) -> int:
+                 received_part: str, received_hour: datetime, passphrase_hash: str) -> int:
     return int((await conn.execute(insert(reports).values(
         ticket=ticket, commune_code=commune_code, province_code=province_code,
         category=category, status="new", follow_up=follow_up, content=content,
         received_day=received_day, received_part=received_part, received_hour=received_hour,
+        passphrase_hash=passphrase_hash,
     ).returning(reports.c.id))).scalar_one())
 
 
@@ -105,6 +108,31 @@ async def awaiting_route(conn: AsyncConnection, *, commune_code: str | None,
     else:
         query = query.where(reports.c.routed_level.is_(None))
     return [_report(row) for row in await conn.execute(query.order_by(reports.c.id))]
+
+
+def card_prefix(report_id: int) -> str:
+    return f"report:{report_id}:card:"
+
+
+def card_key(report_id: int, channel: str, chat_id: str) -> str:
+    """The outbox dedupe key of a report's card to one police chat."""
+    return f"{card_prefix(report_id)}{channel}:{chat_id}"
+
+
+def card_report_id(dedupe_key: str, channel: str, chat_id: str) -> int | None:
+    """The report whose card to this chat ``dedupe_key`` is; None for any other message."""
+    head, suffix = "report:", f":card:{channel}:{chat_id}"
+    if not (dedupe_key.startswith(head) and dedupe_key.endswith(suffix)):
+        return None
+    middle = dedupe_key[len(head):len(dedupe_key) - len(suffix)]
+    return int(middle) if middle.isdigit() else None
+
+
+async def unroute(conn: AsyncConnection, report_id: int) -> bool:
+    """Put an open report back among those waiting for a route; False when it is closed."""
+    result = await conn.execute(update(reports).where(
+        reports.c.id == report_id, reports.c.status.in_(OPEN_STATUSES)).values(routed_level=None))
+    return bool(result.rowcount)
 
 
 async def set_routed(conn: AsyncConnection, report_id: int, level: str | None) -> None:
@@ -151,7 +179,8 @@ async def attachment_count(conn: AsyncConnection, report_id: int) -> int:
 async def add_message(conn: AsyncConnection, report_id: int, *, kind: str, author: str | None,
                       body: bytes, now: datetime) -> int:
     return int((await conn.execute(insert(report_messages).values(
-        report_id=report_id, kind=kind, author=author, body=body, answered=False, created_at=now,
+        report_id=report_id, kind=kind, author=author, body=body, answered=False,
+        created_at=hour_of(now),
     ).returning(report_messages.c.id))).scalar_one())
 
 

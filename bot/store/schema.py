@@ -133,6 +133,8 @@ reports = Table(
     Column("acknowledged_at", UTCDateTime, nullable=True),
     Column("escalated_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
+    # a keyed hash of the reporter's passphrase; None for reports filed before there was one
+    Column("passphrase_hash", String(64), nullable=True),
     UniqueConstraint("ticket", name="uq_reports_ticket"),
 )
 
@@ -270,7 +272,64 @@ key_fingerprint = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
 )
 
-# --- reporting deadlines (migration 0007) ---
+enrolments = Table(
+    "enrolments",
+    metadata,
+    # a person under post-rehabilitation management (or management of use), as an officer
+    # enrolled them; their name and case officer are sealed, like report text
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("commune_code", String(16), ForeignKey("communes.code"), nullable=False, index=True),
+    Column("province_code", String(8), nullable=False, index=True),
+    Column("name", LargeBinary, nullable=False),
+    Column("case_officer", LargeBinary, nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("cadence", String(16), nullable=False),
+    Column("local_time", String(5), nullable=False),
+    Column("language", String(5), nullable=False),
+    Column("ask_use", Boolean, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True,
+           unique=True),
+    # where check-ins go (channel, chat id), sealed like a reporter's reply handle
+    Column("address", LargeBinary, nullable=True),
+    Column("link_hash", String(64), nullable=True, unique=True),
+    Column("link_expires_at", UTCDateTime, nullable=True),
+    Column("next_due_at", UTCDateTime, nullable=True, index=True),
+    Column("misses", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+checkins = Table(
+    "checkins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enrolment_id", Integer, ForeignKey("enrolments.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("slot", UTCDateTime, nullable=False),
+    Column("status", String(12), nullable=False, index=True),
+    # the answers are health data: sealed, bound to the enrolment
+    Column("answers", LargeBinary, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("reminded", Boolean, nullable=False),
+    Column("answered_at", UTCDateTime, nullable=True),
+    UniqueConstraint("enrolment_id", "slot", name="uq_checkins_enrolment_id_slot"),
+)
+
+checkin_alerts = Table(
+    "checkin_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enrolment_id", Integer, ForeignKey("enrolments.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("reason", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
+)
+
+# --- reporting deadlines (migration 0008) ---
 
 deadline_rules = Table(
     "deadline_rules",

@@ -134,6 +134,15 @@ async def mark_unreachable(conn: AsyncConnection, channel: str, chat_key: str) -
     await conn.execute(update(users).where(users.c.id.in_(owners)).values(unreachable=True))
 
 
+async def chat_unreachable(conn: AsyncConnection, channel: str, chat_key: str) -> bool:
+    """Whether the person behind this chat blocked the bot and has not written since."""
+    owners = select(identities.c.user_id).where(
+        identities.c.channel == channel, identities.c.chat_key == chat_key)
+    found = await conn.execute(select(users.c.id).where(
+        users.c.id.in_(owners), users.c.unreachable.is_(True)).limit(1))
+    return found.first() is not None
+
+
 async def mark_reachable(conn: AsyncConnection, channel: str, chat_key: str) -> None:
     """The platform says this chat accepts the bot again (unblocked, added back)."""
     owners = select(identities.c.user_id).where(

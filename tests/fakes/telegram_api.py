@@ -68,7 +68,6 @@ import json
 import math
 import re
 import secrets
-import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -76,11 +75,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from http import HTTPStatus
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from PIL import Image
+
+from tests.fakes._loopback import LoopbackServer
 
 JSON = dict[str, Any]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -161,12 +162,6 @@ class WebhookDelivery:
     update_id: int | None
     status: int | None  # None when the connection failed
     error: str | None = None
-
-
-@dataclass
-class _Fault:
-    error: ApiError
-    remaining: int
 
 
 @dataclass
@@ -324,13 +319,14 @@ def _update_kind(update: JSON) -> str | None:
 Handler = Callable[[JSON], Awaitable[Any]]
 
 
-class FakeTelegramServer:
+class FakeTelegramServer(LoopbackServer):
     def __init__(self, token: str = "123:ABC",  # noqa: S107 (a token of no bot)
                  bot_username: str = "pcmt_test_bot", *,
                  rate_limits: RateLimits | None = DEFAULT_LIMITS,
                  missing_chats: Iterable[int] = (), blocked_chats: Iterable[int] = (),
                  clock: Callable[[], float] = time.monotonic,
                  webhook_retry_delay: float = 0.05, webhook_max_attempts: int = 3) -> None:
+        super().__init__()
         self.token, self.bot_username = token, bot_username
         self.bot_user: JSON = {"id": int(token.split(":")[0]), "is_bot": True,
                                "first_name": "PCMT Test Bot", "username": bot_username}
@@ -355,18 +351,12 @@ class FakeTelegramServer:
         self._chats: dict[int, JSON] = {}
         self._files: dict[str, _StoredFile] = {}
         self._open_callbacks: set[str] = set()
-        self._faults: dict[str, list[_Fault]] = {}
-        self._delays: dict[str, float] = {}
         self._windows: dict[tuple[object, float], deque[float]] = {}
         self._allowed_updates: frozenset[str] | None = None
         self._last_webhook_error: tuple[int, str] | None = None
         self._poll_generation = 0
-        self._changed = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._port = 0
         handlers: dict[str, Handler] = {
             "getMe": self._get_me, "getUpdates": self._get_updates,
             "sendMessage": self._send_message, "editMessageText": self._edit_message_text,
@@ -384,59 +374,34 @@ class FakeTelegramServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/bot"
+        return f"{self.origin}/bot"
 
     @property
     def base_file_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/file/bot"
+        return f"{self.origin}/file/bot"
 
-    async def start(self) -> None:
-        app = web.Application(client_max_size=50 * 1024 * 1024)
+    def _routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+
+    async def start(self) -> None:
+        await super().start()
         self._session = aiohttp.ClientSession()
-        self._stopping.clear()
 
     async def stop(self) -> None:
         self._stopping.set()
-        self.touch()
         if self._pump is not None:
             self._pump.cancel()
             with suppress(asyncio.CancelledError):
                 await self._pump
         if self._session is not None:
             await self._session.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+        await super().stop()
 
     # observing
 
     def messages_to(self, chat_id: int) -> list[SentRecord]:
         return [r for r in self.sent if r.method in _MESSAGE_METHODS and r.chat_id == chat_id]
-
-    # A timeout argument reads better in tests than a wrapping asyncio.timeout block.
-    async def wait_until(self, condition: Callable[[], bool],
-                         timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not condition():
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                recent = "\n".join(repr(record) for record in self.sent[-10:])
-                raise TimeoutError(f"not met within {timeout}s; last sent:\n{recent}")
-            await self._wait_change(remaining)
 
     async def wait_for(self, predicate: Callable[[SentRecord], bool],
                        timeout: float = 5.0) -> SentRecord:  # noqa: ASYNC109
@@ -464,14 +429,7 @@ class FakeTelegramServer:
         if description is None:
             description = (f"Too Many Requests: retry after {retry_after}" if status == 429
                            else HTTPStatus(status).phrase)
-        self._faults.setdefault(method.lower(), []).append(
-            _Fault(ApiError(status, description, retry_after), count))
-
-    def delay(self, method: str, seconds: float) -> None:
-        if seconds > 0:
-            self._delays[method.lower()] = seconds
-        else:
-            self._delays.pop(method.lower(), None)
+        self._add_fault(method, ApiError(status, description, retry_after), count)
 
     # inbound
 
@@ -567,18 +525,6 @@ class FakeTelegramServer:
             "old_chat_member": member(old_status), "new_chat_member": member(new_status)}})
 
     # plumbing
-
-    def touch(self) -> None:
-        """Wake every waiter: each holds the event it saw, so swapping in a new one re-arms."""
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def _wait_change(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self._changed.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
 
     def _user(self, chat_id: int, user_id: int | None, chat_type: str, first_name: str,
               username: str | None = None, language_code: str | None = "vi") -> JSON:
@@ -690,18 +636,7 @@ class FakeTelegramServer:
         name, handler = self._methods[key]
         try:
             params = await _read_params(request)
-            if key in self._delays:
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._delays[key])
-                if self._stopping.is_set():
-                    raise ApiError(502, "Bad Gateway")  # went down mid-request: no side effects
-            faults = self._faults.get(key)
-            if faults:
-                fault = faults[0]
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    faults.pop(0)
-                raise fault.error
+            await self._interfere(key, ApiError(502, "Bad Gateway"))
             body: JSON = {"ok": True, "result": await handler(params)}
             status = 200
         except ApiError as error:

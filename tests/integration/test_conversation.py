@@ -187,7 +187,7 @@ async def test_a_job_opens_a_flow_and_queues_its_first_prompt_in_one_transaction
 
     from bot.conversation.proactive import open_flow
     from bot.store import users
-    from handlers.report import STATUS
+    from handlers.status import STATUS
 
     chat = world.citizen("708")
     await chat.say("/start")

@@ -20,7 +20,9 @@ from sqlalchemy import select
 
 from bot import cli, logs
 from bot.channels.console import ConsoleChannel
+from bot.channels.inbound import membership
 from bot.conversation.messages import ChatKind, Reply
+from bot.errors import Unreachable
 from bot.officials.invites import JOIN_ATTEMPTS, invite_hash
 from bot.security.privacy import new_ticket_code
 from bot.services import Services
@@ -378,7 +380,7 @@ async def test_questions_reach_the_reporter_and_notes_stay_with_police(world: Wo
     [question] = [reply for chat, reply in telegram.sent if chat == "987650001"]
     assert "Họ thường đến lúc mấy giờ?" in question.text and ticket in question.text
     await reporter.press(question.options[0].data)
-    await reporter.press(reporter.option("rpa:"))
+    await reporter.press(reporter.option(f"st:{ticket}:answer"))
     await reporter.say("Khoảng 9 giờ tối")
     card = (await group.press(f"r:view:{ticket}"))[-1].text
     for expected in ("Họ thường đến", "Khoảng 9 giờ tối", "Đã cử tổ tuần tra",
@@ -568,3 +570,87 @@ def test_a_telegram_admin_chat_needs_a_numeric_id(tmp_path: Path,
     monkeypatch.setenv("PCMT_TELEGRAM_TOKEN", "123:abc")
     assert cli.main(["run"]) == cli.EXIT_CONFIG
     assert "is a number" in capsys.readouterr().err
+
+
+# --- inboxes that go away --------------------------------------------------------------------
+
+async def _link(world: World, chat_id: str, role: str = "officer") -> None:
+    async with world.store.transaction() as conn:
+        await officers.link(conn, channel=CHANNEL, chat_id=chat_id, role=role,
+                            commune_code="26743" if role == "officer" else None,
+                            province_code="79", language="vi", now=world.clock())
+
+
+async def test_a_police_chat_that_blocked_the_bot_stops_being_an_inbox(world: World) -> None:
+    await _link(world, "-100401")
+    ticket = await file_report(world.reporter())
+    gone = RecordingChannel(CHANNEL, failures=[Unreachable("bot was kicked")])
+    await world.delivery(gone).drain()
+    assert not gone.sent
+    report = await world.report(ticket)
+    assert report.routed_level is None, "a card nobody received leaves the report unrouted"
+    async with world.store.transaction() as conn:
+        assert await officers.of_chat(conn, CHANNEL, "-100401") is None
+        assert [r.ticket for r in await reports.awaiting_route(
+            conn, commune_code=None, province_code=None)] == [ticket]
+    # the next route: the province's supervisors, found by the escalation tick
+    await _link(world, "-100402", role="supervisor")
+    tick = Escalation(world.store, world.services, world.clock)
+    assert await tick.tick() == (1, 0)
+    telegram = RecordingChannel(CHANNEL)
+    await world.delivery(telegram).drain()
+    assert [ticket in text for text in telegram.texts_to("-100402")] == [True]
+    assert not telegram.texts_to("-100401")
+    assert (await world.report(ticket)).routed_level == "province"
+
+
+async def test_a_group_that_removed_the_bot_gets_its_waiting_cards_again_if_it_links_again(
+        world: World) -> None:
+    await _link(world, "-100403")
+    ticket = await file_report(world.reporter())
+    await membership(world.dispatcher, CHANNEL, "-100403", reachable=False)
+    telegram = RecordingChannel(CHANNEL)
+    await world.delivery(telegram).drain()
+    assert not telegram.sent, "a card queued to a chat that left is dropped"
+    assert (await world.report(ticket)).routed_level is None
+    await membership(world.dispatcher, CHANNEL, "-100403", reachable=True)
+    await _link(world, "-100403")
+    tick = Escalation(world.store, world.services, world.clock)
+    assert await tick.tick() == (1, 0)
+    await world.delivery(telegram).drain()
+    assert [ticket in text for text in telegram.texts_to("-100403")] == [True]
+
+
+async def test_a_card_another_chat_received_keeps_the_report_routed(world: World) -> None:
+    await _link(world, "-100404")
+    await _link(world, "-100405")
+    ticket = await file_report(world.reporter())
+    telegram = RecordingChannel(CHANNEL)
+    await world.delivery(telegram).drain()
+    await membership(world.dispatcher, CHANNEL, "-100404", reachable=False)
+    assert (await world.report(ticket)).routed_level == "commune"
+
+
+async def test_nothing_more_is_planned_for_a_citizen_who_blocked_the_bot(world: World) -> None:
+    from bot.reports import relay_to_reporter
+
+    await _link(world, "-100406")
+    reporter = world.reporter("987650002")
+    ticket = await file_report(reporter)
+    await membership(world.dispatcher, CHANNEL, "987650002", reachable=False)
+    async with world.store.transaction() as conn:
+        report = await reports.by_ticket(conn, ticket)
+        assert report is not None
+        assert not await relay_to_reporter(conn, report, keyring=world.services.keyring,
+                                           text_id="reporter.status_changed", dedupe="s1",
+                                           now=world.clock(), status_id="verifying")
+    telegram = RecordingChannel(CHANNEL)
+    await world.delivery(telegram).drain()
+    assert not telegram.texts_to("987650002")
+    await reporter.say("/start")  # writing again makes them reachable
+    async with world.store.transaction() as conn:
+        assert await relay_to_reporter(conn, report, keyring=world.services.keyring,
+                                       text_id="reporter.status_changed", dedupe="s2",
+                                       now=world.clock(), status_id="verifying")
+    await world.delivery(telegram).drain()
+    assert telegram.texts_to("987650002")

@@ -6,9 +6,11 @@ receive and every log line for the reporter's platform id.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -25,6 +27,7 @@ from scheduler.delivery import Delivery
 from tests.conftest import FakeClock, StoreFactory
 from tests.fakes.images import CAMERA, COMMENT, jpeg_with_metadata
 from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel, file_report
+from tests.world import World
 
 REPORTER_ID = "987650001"
 
@@ -74,8 +77,8 @@ async def test_nothing_identifies_the_reporter_anywhere(
     await link_police(store, services, clock)
     chat = reporter(dispatcher)
     ticket = await file_report(chat, photo=jpeg_with_metadata())
-    await chat.say(f"/status {ticket}")
-    await chat.press(f"rpi:{ticket}")
+    await chat.say(f"/status {ticket} {chat.passphrase}")
+    await chat.press(chat.option(f"st:{ticket}:info"))
     await chat.say("Thêm: xe máy màu đỏ")
     police = RecordingChannel("police")
     await delivery(store, services, clock, police).drain()
@@ -131,7 +134,7 @@ async def test_police_questions_reach_the_reporter_and_answers_come_back(
     assert chat_id == REPORTER_ID and "Mấy giờ" in notice.text
     status = await chat.press(notice.options[0].data)
     assert "Mấy giờ thì họ đến?" in status[-1].text
-    await chat.press(chat.option("rpa:"))
+    await chat.press(chat.option(f"st:{ticket}:answer"))
     await chat.say("Khoảng 9 giờ tối")
     await delivery(store, services, clock, telegram, police).drain()
     assert any("Khoảng 9 giờ tối" in text for text in police.texts_to("inbox-1"))
@@ -247,7 +250,7 @@ async def test_status_with_a_wrong_or_malformed_ticket(dispatcher: Dispatcher) -
         assert "Không tìm thấy" in chat.last.text
     await chat.press("st:ZZZZ-ZZZZ-ZZZZ")
     assert "Không tìm thấy" in chat.last.text
-    await chat.press("rpa:ZZZZ-ZZZZ-ZZZZ")
+    await chat.press("st:ZZZZ-ZZZZ-ZZZZ:answer:0123456789abcdef")
     assert "Không tìm thấy" in chat.last.text
 
 
@@ -308,3 +311,51 @@ async def test_a_console_reporter_gets_police_questions_and_others_do_not(
         console = ConsoleChannel(user, stdin=io.StringIO(), stdout=out)
         assert await delivery(store, services, clock, console).drain() == expected
         assert ("Có mấy người?" in out.getvalue()) == bool(expected)
+
+
+async def test_a_photo_being_decoded_holds_up_nobody_else(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoding runs before the message's transaction: on SQLite that transaction holds the
+    write lock every other person's message waits for."""
+    from bot.conversation import middlewares
+
+    decoding, release = threading.Event(), threading.Event()
+    real = middlewares.sanitize_image
+
+    def slow(data: bytes, **limits: int) -> bytes:
+        decoding.set()
+        release.wait(timeout=10)
+        return real(data, **limits)
+
+    monkeypatch.setattr(middlewares, "sanitize_image", slow)
+    sender = world.citizen("photo-sender")
+    await sender.press("report")
+    await sender.press("rp:cat:dealing")
+    await sender.say(BEN_THANH)
+    await sender.press(sender.option("rp:com:"))
+    await sender.say("Quán nước đầu hẻm 12")
+    await sender.say("Hai người giao gói nhỏ mỗi tối")
+    upload = asyncio.create_task(sender.send_file(jpeg_with_metadata()))
+    await asyncio.to_thread(decoding.wait, 10)
+    try:
+        other = await asyncio.wait_for(world.citizen("someone-else").say("/start"), timeout=3)
+    finally:
+        release.set()
+    assert other, "the other person got no answer while the photo was decoded"
+    assert "1/5" in (await upload)[-1].text
+
+
+async def test_a_file_that_is_no_picture_is_refused_and_the_draft_goes_on(
+        world: World) -> None:
+    sender = world.citizen("photo-sender")
+    await sender.press("report")
+    await sender.press("rp:cat:dealing")
+    await sender.say(BEN_THANH)
+    await sender.press(sender.option("rp:com:"))
+    await sender.say("Quán nước đầu hẻm 12")
+    await sender.say("Hai người giao gói nhỏ mỗi tối")
+    refused = await sender.send_file(b"%PDF-1.4 not a picture", kind="document")
+    assert refused[-1].text.startswith("Tệp này không phải ảnh")
+    await sender.press("rp:fu:yes")
+    sent = await sender.press("rp:send")
+    assert TICKET.search(sent[-1].text)

@@ -39,7 +39,7 @@ from bot.store import communes, officers, reports
 from tests.conftest import FakeClock
 from tests.fakes.images import CAMERA, COMMENT, LATITUDE, LONGITUDE, SERIAL, jpeg_with_metadata
 from tests.fakes.telegram_api import FakeTelegramServer, SentRecord
-from tests.harness import BEN_THANH, TICKET
+from tests.harness import BEN_THANH, PASSPHRASE, TICKET, passphrase_in
 from tests.integration._telegram import TOKEN, USERNAME, Running, running_bot
 from tests.integration.test_telegram_polling import assert_clean
 
@@ -302,9 +302,11 @@ async def test_a_report_through_telegram_reaches_the_group_and_is_acknowledged(
     await deliver(bot, 1)  # the reporter is told, through the sealed reply handle
     told = reporter.last
     assert ticket in visible(told) and "Công an đã nhận" in visible(told)
-    [status] = await reporter.press(told, f"st:{ticket}")
+    [status] = await reporter.press(told, buttons(told)[0])
     assert ticket in visible(status) and "Công an đã nhận" in visible(status)
-    [typed] = await reporter.say(f"/status {ticket.lower()}")
+    passphrase = next(passphrase_in(visible(record)) for record in reporter.received
+                      if PASSPHRASE.search(visible(record)))
+    [typed] = await reporter.say(f"/status {ticket.lower()} {passphrase}")
     assert visible(typed) == visible(status)
     await all_clean(bot, police, reporter)
 
@@ -326,7 +328,8 @@ async def test_questions_and_answers_are_relayed_without_identities(bot: Running
     relayed = reporter.last
     assert relayed.method == "sendMessage"
     assert question in visible(relayed) and ticket in visible(relayed)
-    assert buttons(relayed) == [f"st:{ticket}"]  # the only way on is the bot's own view
+    [view] = buttons(relayed)  # the only way on is the bot's own view
+    assert view.startswith(f"st:{ticket}::")
     # Nothing the citizen's chat received says which chat or person asked.
     to_citizen, files = everything_sent_to(bot, CITIZEN)
     assert not files
@@ -334,9 +337,9 @@ async def test_questions_and_answers_are_relayed_without_identities(bot: Running
                    OFFICER_USERNAME):
         assert secret not in to_citizen, secret
 
-    [status] = await reporter.press(relayed, f"st:{ticket}")
+    [status] = await reporter.press(relayed, view)
     assert question in visible(status)
-    [ask_answer] = await reporter.press(status, f"rpa:{ticket}")
+    [ask_answer] = await reporter.press(status, buttons(status)[0])
     assert not buttons(ask_answer)  # the answer is typed
     answer = "Khoảng 9 giờ tối, hai xe máy màu đỏ"
     [thanked] = await reporter.say(answer)

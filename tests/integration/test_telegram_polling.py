@@ -104,13 +104,17 @@ async def test_photos_and_documents_become_attachments(tmp_path: Path, clock: Fa
         for chat in (504, 505, 506):
             await server.wait_for_messages(chat, 1)
         photo, image_document, pdf = sorted(seen, key=lambda incoming: incoming.chat_id)
-        assert photo.attachments[0].kind == "photo" and photo.attachments[0].data == jpeg
-        assert photo.attachments[0].mime_type == "image/jpeg"
+        # handlers see the downloaded pictures re-encoded, and files that are none refused
+        for incoming in (photo, image_document):
+            [attachment] = incoming.attachments
+            assert attachment.kind == "photo" and attachment.refused is None
+            assert attachment.mime_type == "image/jpeg"
+            with Image.open(io.BytesIO(attachment.data)) as picture:
+                assert picture.format == "JPEG" and picture.size == Image.open(
+                    io.BytesIO(jpeg)).size
         assert photo.text == "ảnh hiện trường"
-        assert image_document.attachments[0].kind == "photo"
-        assert image_document.attachments[0].data == jpeg
         assert pdf.attachments[0].kind == "document" and pdf.attachments[0].data == b""
-        assert pdf.attachments[0].mime_type == "application/pdf"
+        assert pdf.attachments[0].refused == "not_image"
         # nothing posted in a police group is downloaded
         assert not [call for call in server.calls if call[0] == "getFile"][3:]
         await assert_clean(bot)

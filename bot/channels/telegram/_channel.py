@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import replace
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -31,8 +28,9 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot import logs
+from bot.channels import inbound
 from bot.channels.base import Lifecycle
-from bot.channels.inbound import InTurn, RecentIds, first_sight, membership, queue_unsent
+from bot.channels.inbound import InTurn, RecentIds, first_sight, membership
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram._bot import (
     GuardedApplication,
@@ -56,9 +54,9 @@ from bot.channels.telegram._updates import (
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.i18n import gettext, use_language
 from bot.conversation.messages import Attachment, Capabilities, Reply
-from bot.errors import ConfigError, RetryLater, Undeliverable, Unreachable
+from bot.errors import ConfigError, RetryLater
 from bot.security.identity import open_at_rest
-from bot.store import updates, users
+from bot.store import updates
 from bot.web import WebServer
 
 __all__ = ["CHANNEL", "WEBHOOK_PATH", "Budgets", "TelegramChannel"]
@@ -77,16 +75,14 @@ MAX_WEBHOOK_CONNECTIONS = 100
 """The most simultaneous webhook connections the Bot API accepts."""
 RECENT_UPDATES = 10_000
 """Update ids remembered in memory, so that a replay costs no database round trip."""
-SEEN_UPDATES_KEPT = timedelta(days=1)
-BUTTON_DATA_KEPT = timedelta(days=30)
-HOUSEKEEPING_INTERVAL = 3600.0
 FLOOD_WAIT_INLINE = 10.0
 """A flood wait up to this long is waited out in place; a longer one sends the reply to the
 outbox (the chat is not held that long)."""
+
+
 def webhook_secret(token: str) -> str:
-    """The secret Telegram echoes on every webhook call: derived from the token, so every
-    replica expects the same one and a restart does not need to register it again."""
-    return hmac.new(token.encode(), b"pcmt-bot telegram webhook", hashlib.sha256).hexdigest()
+    """The secret Telegram echoes on every webhook call."""
+    return inbound.webhook_secret(token, CHANNEL)
 
 
 class TelegramChannel(Lifecycle):
@@ -200,7 +196,7 @@ class TelegramChannel(Lifecycle):
         await self.application.start()
         self._accepting = self._started = True
         self._started_at = time.monotonic()
-        self._housekeeping = asyncio.create_task(self._keep_tidy())
+        self._housekeeping = asyncio.create_task(inbound.keep_tidy(self.dispatcher, CHANNEL))
         if self.webhook_url is None:
             assert self.application.updater is not None
             await self.application.updater.start_polling(
@@ -240,8 +236,7 @@ class TelegramChannel(Lifecycle):
     # --- updates in -----------------------------------------------------------------------
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
-        if not hmac.compare_digest(given, self._secret.encode()):
+        if not inbound.secret_matches(request.headers.get(SECRET_HEADER, ""), self._secret):
             logs.event(log, "telegram.webhook_refused", logging.WARNING)
             return web.Response(status=401)
         if not self._accepting or not self.alive():
@@ -326,12 +321,9 @@ class TelegramChannel(Lifecycle):
         return Attachment(ref.kind, data, ref.mime_type, len(data))
 
     async def _not_understood(self, update_id: int, event: NotUnderstood) -> None:
-        pseudonyms = self.services.pseudonyms
-        async with self.dispatcher.store.transaction() as conn:
-            user = await users.resolve(conn, CHANNEL, pseudonyms.user(CHANNEL, event.user_id),
-                                       pseudonyms.chat(CHANNEL, event.chat_id),
-                                       self.dispatcher.clock())
-        with use_language(user.language or self.services.settings.default_language):
+        language = await inbound.language_of(self.dispatcher, CHANNEL, event.chat_id,
+                                             event.user_id)
+        with use_language(language):
             text = gettext("channel.edited" if event.edited else "channel.unsupported")
         await self._answer(update_id, event.chat_id, [Reply(text)], thread=event.thread_id)
 
@@ -342,46 +334,23 @@ class TelegramChannel(Lifecycle):
 
     async def _answer(self, update_id: int, chat_id: str, replies: Sequence[Reply], *,
                       edit: int | None = None, thread: int | None = None) -> None:
-        """Send the replies to one update in order. A passing failure queues that reply and
-        the ones after it; a chat that is gone is marked so."""
-        for index, reply in enumerate(replies):
-            try:
-                if reply.edit and edit is not None:
-                    await self._out.edit_or_send(chat_id, edit, reply, thread)
-                    edit = None  # one message to edit: later replies are new messages
-                else:
-                    await self._out.deliver(chat_id, reply, thread)
-            except RetryLater as exc:
-                await queue_unsent(self.dispatcher, CHANNEL, chat_id, update_id, replies, index,
-                                   reason=exc.reason, retry_after=exc.retry_after)
-                return
-            except Unreachable:
-                await self._membership(Membership(chat_id, reachable=False))
-                return
-            except Undeliverable as exc:
-                logs.event(log, "telegram.reply_failed", logging.ERROR, reason=exc.args[0])
+        """Send the replies to one update in order; the first ``edit=True`` one replaces the
+        message whose button was pressed."""
+        async def deliver(reply: Reply) -> None:
+            nonlocal edit
+            if reply.edit and edit is not None:
+                await self._out.edit_or_send(chat_id, edit, reply, thread)
+                edit = None  # one message to edit: later replies are new messages
+            else:
+                await self._out.deliver(chat_id, reply, thread)
+
+        await inbound.answer(self.dispatcher, CHANNEL, chat_id, update_id, replies, deliver)
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Deliver ``reply`` to ``chat_id``; raises RetryLater, Unreachable or Undeliverable."""
         if not self._ready:
             raise RetryLater("telegram channel not running")
         await self._out.deliver(chat_id, reply, None)
-
-    # --- upkeep -------------------------------------------------------------------------
-
-    async def _keep_tidy(self) -> None:
-        while True:
-            now = self.dispatcher.clock()
-            try:
-                async with self.dispatcher.store.transaction() as conn:
-                    old_updates = await updates.forget_updates(conn, now - SEEN_UPDATES_KEPT)
-                    old_buttons = await updates.forget_payloads(conn, now - BUTTON_DATA_KEPT)
-                logs.event(log, "telegram.housekeeping", updates=old_updates,
-                           buttons=old_buttons)
-            except Exception as exc:  # the database may be briefly away; try next time
-                logs.event(log, "telegram.housekeeping_failed", logging.WARNING,
-                           error=type(exc).__name__)
-            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
 
 
 def _chat_key(update: Update) -> str:

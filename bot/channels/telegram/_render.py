@@ -8,6 +8,9 @@ from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.channels.split import split_text as split
+from bot.channels.split import utf16_units
+
 MAX_MESSAGE = 4096
 """Telegram's limit, in UTF-16 code units of the visible text."""
 MAX_CALLBACK_BYTES = 64
@@ -18,56 +21,18 @@ PAYLOAD_PREFIX = "p:"
 KEYBOARDS_KEPT = 512
 """Distinct keyboards kept built; the common ones (menus, the buttons under an answer) are few."""
 
-# Where a long text may be cut, best first. Each cut keeps the separator's first character
-# with the part before (the full stop stays with its sentence).
-_SEPARATORS = ("\n\n", "\n", ". ", "! ", "? ", "… ", "; ", ", ", " ")
-
-
 def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
 def _escaped_units(text: str) -> int:
     """UTF-16 code units ``text`` takes once escaped (what Telegram counts)."""
-    return len(escape(text).encode("utf-16-le", "surrogatepass")) // 2
-
-
-def _fitting(text: str, limit: int) -> int:
-    """How many leading characters of ``text`` fit ``limit`` once escaped."""
-    if _escaped_units(text) <= limit:
-        return len(text)  # the usual case: one measure of the whole text
-    # A prefix's size grows with its length: the longest that fits is found by halving.
-    fits, overflows = 0, len(text)
-    while overflows - fits > 1:
-        middle = (fits + overflows) // 2
-        if _escaped_units(text[:middle]) <= limit:
-            fits = middle
-        else:
-            overflows = middle
-    return fits
+    return utf16_units(escape(text))
 
 
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """``text`` in parts that fit one message each (none for blank text), cut at the most
-    natural boundary in the second half of a full part: paragraph, line, sentence, clause,
-    word, else anywhere."""
-    parts: list[str] = []
-    rest = text.strip()
-    while rest:
-        fit = _fitting(rest, limit)
-        if fit == len(rest):
-            parts.append(rest)
-            break
-        window = rest[:fit]
-        cut = fit
-        for separator in _SEPARATORS:
-            found = window.rfind(separator, fit // 2)
-            if found > 0:
-                cut = found + 1
-                break
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    return parts
+    """``text`` in parts that fit one Telegram message each once escaped."""
+    return split(text, limit, _escaped_units)
 
 
 def needs_reference(data: str) -> bool:

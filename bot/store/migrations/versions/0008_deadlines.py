@@ -1,8 +1,8 @@
 """Reporting deadlines: rules, calendar overrides, periods, claimed rounds, submissions,
 "remind me tomorrow".
 
-Revision ID: 0007
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 
 from typing import Any
@@ -12,9 +12,8 @@ from alembic import op
 
 from bot.store.types import UTCDateTime
 
-revision = "0007"
-# 0006 is taken by work not merged yet; whichever lands second re-points its down_revision.
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
