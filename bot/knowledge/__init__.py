@@ -19,15 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.errors import KnowledgeBaseError
-from bot.knowledge._retrieval import (
-    EN_STOPWORDS,
-    TEENCODE,
-    VI_STOPWORDS,
-    VI_SYLLABLE,
-    Document,
-    Index,
-    Weights,
-)
+from bot.knowledge._analysis import EN_STOPWORDS, TEENCODE, VI_STOPWORDS, VI_SYLLABLE
+from bot.knowledge._retrieval import Document, Index, Weights
 from bot.paths import LOCALES_DIR
 from bot.text import clean_user_text, fold, tokens
 

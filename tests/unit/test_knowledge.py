@@ -20,7 +20,7 @@ from bot.knowledge import (
     detect_language,
     safety_risk,
 )
-from bot.knowledge._retrieval import words
+from bot.knowledge._analysis import words
 
 FIXTURES = Path(__file__).parent / "fixtures" / "faq"
 EVAL_DIR = Path(__file__).resolve().parents[2] / "bench" / "data" / "faq_eval"
