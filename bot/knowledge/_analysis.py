@@ -104,6 +104,24 @@ def _en_stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) >= 3 else word
 
 
+_TELEX_TONE = frozenset("sfrxj")
+_TELEX_VOWELS = (("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), ("uw", "u"))
+
+
+def untelex(token: str) -> str:
+    """``token`` read as Telex typed without an input method ("tuys" for "tuý", "ddas" for
+    "đá"), folded; unchanged unless that reading is a Vietnamese syllable and the token is not.
+    """
+    if VI_SYLLABLE.match(token) or len(token) < 2:
+        return token
+    word = token[1:] if token.startswith("dd") else token
+    if word[-1] in _TELEX_TONE:
+        word = word[:-1]
+    for telex, vowel in _TELEX_VOWELS:
+        word = word.replace(telex, vowel)
+    return word if word != token and VI_SYLLABLE.match(word) else token
+
+
 def _normalise(token: str, typed: str, lang: str) -> tuple[str, ...]:
     """Index words of one folded ``token``; ``typed`` is how it was written (lower case).
 
@@ -115,7 +133,8 @@ def _normalise(token: str, typed: str, lang: str) -> tuple[str, ...]:
         return () if token in EN_STOPWORDS else (_en_stem(token),)
     if _ACCENTED.search(typed):
         return () if typed in VI_STOPWORDS_ACCENTED else (_FINAL_Y.sub(r"\1i", token),)
-    return tuple(word for word in (_FINAL_Y.sub(r"\1i", w) for w in TEENCODE.get(token, (token,)))
+    return tuple(word for word in (_FINAL_Y.sub(r"\1i", w)
+                                   for w in TEENCODE.get(token, (untelex(token),)))
                  if word not in VI_STOPWORDS)
 
 

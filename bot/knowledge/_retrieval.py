@@ -21,6 +21,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.knowledge._analysis import VI_SYLLABLE, terms, words
 
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """What the index knows of one entry: each field as a list of phrasings."""
