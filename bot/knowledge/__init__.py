@@ -46,7 +46,7 @@ MAX_QUERY_CHARS = 400
 # Calibrated on bench/data/faq_eval with ``python -m bench.faq --calibrate``.
 THRESHOLDS = Thresholds(alone=0.80, high=0.68, low=0.68, margin=0.04, low_in_domain=0.55,
                         veto_gap=0.02, veto_gap_plain=0.03, promote=0.92, promote_margin=0.04,
-                        related=0.96, unrelated=0.85)
+                        related=0.96, unrelated=0.85, agree_low=0.55, agree_sim=0.90)
 
 WEIGHTS = Weights()
 

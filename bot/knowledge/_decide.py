@@ -39,7 +39,9 @@ class Thresholds:
     for a question naming no domain term, where everyday questions sharing a word, "căn
     cước", "kẹo dẻo", land); the embedding's best is answered on its own at ``promote`` when
     it leads the next entry by ``promote_margin``; at ``related`` it is offered as "did you
-    mean"; below ``unrelated`` nothing is offered, whatever the lexical ranker says.
+    mean"; below ``unrelated`` nothing is offered, whatever the lexical ranker says. When both
+    rankings put the same entry first, lexical confidence ``agree_low`` and similarity
+    ``agree_sim`` are enough to offer it: two independent signals agreeing.
     """
 
     alone: float
@@ -53,6 +55,8 @@ class Thresholds:
     promote_margin: float
     related: float
     unrelated: float
+    agree_low: float
+    agree_sim: float
 
 
 Kind = Literal["answer", "suggest", "fallback"]
@@ -95,6 +99,8 @@ def decide(ranked: Sequence[tuple[int, float]], in_domain: bool,
     if best >= t.promote and best - second >= t.promote_margin:
         return Decision("answer", _merge(order[:1], lexical, order), best, embedded=True)
     if score >= (t.low_in_domain if in_domain else t.low) and (in_domain or agrees):
+        return Decision("suggest", _merge(lexical, order), score, embedded=True)
+    if lexical[:1] == order[:1] and score >= t.agree_low and best >= t.agree_sim:
         return Decision("suggest", _merge(lexical, order), score, embedded=True)
     if best >= t.related:
         return Decision("suggest", _merge(order, lexical), best, embedded=True)
