@@ -340,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report("real knowledge base", kb, queries, repeats, rounds)
     blind = load_queries(BLIND_DIR) if BLIND_DIR.is_dir() else []
     if blind:
-        summary("BLIND set (bench/data/faq_blind, never tuned on), by kind",
+        summary("blind set (bench/data/faq_blind, never tuned on), by kind",
                 [(q, kb.answer(q.text)) for q in blind])
     else:
         print("-- blind set: none (bench/data/faq_blind absent)")
