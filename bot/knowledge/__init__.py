@@ -9,9 +9,9 @@ answered, between ``low`` and ``high`` a few candidates are offered ("did you me
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,46 +19,34 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.errors import KnowledgeBaseError
-from bot.knowledge._retrieval import (
-    EN_STOPWORDS,
-    TEENCODE,
-    VI_STOPWORDS,
-    VI_SYLLABLE,
-    Document,
-    Index,
-    Weights,
-)
+from bot.knowledge._decide import Decision, Thresholds, decide
+from bot.knowledge._language import detect_language
+from bot.knowledge._retrieval import Document, Index, Weights
+from bot.knowledge._safety import Crisis, crisis_of
+from bot.knowledge._semantic import Meaning, SemanticIndex, phrasing_texts, warm
+from bot.knowledge._smalltalk import Talk, smalltalk_of
+from bot.knowledge.vectors import FILE_NAME as VECTORS_FILE
+from bot.knowledge.vectors import VectorCache
 from bot.paths import LOCALES_DIR
-from bot.text import clean_user_text, fold, tokens
+from bot.text import clean_user_text
+
+__all__ = ["LANGUAGES", "THRESHOLDS", "Answer", "Crisis", "Entry", "KnowledgeBase", "Talk",
+           "Thresholds", "Topic", "crisis_of", "detect_language", "smalltalk_of"]
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("vi", "en")
 MAX_ANSWER_CHARS = 900
+OUTSIDE_FILE = "outside.toml"
 # Questions are a sentence or two; anything longer is cut before analysis so that a pasted
 # article costs no more than a question.
 MAX_QUERY_CHARS = 400
 
 
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Where a confidence becomes an answer, a "did you mean", or the fallback.
-
-    ``margin``: how far the best entry must lead the second to be answered alone; two entries
-    that match a question equally well ("phạt": which fine?) are offered side by side.
-    ``low_in_domain``: the "did you mean" bar for a question that names a drug or another term
-    of the domain (a topic's ``domain`` list). Such a question is in scope even when it matches
-    no phrasing well, and offering a few entries then helps more than the fallback; without
-    such a term, a middling match is as likely a question about something else ("trà sữa ngon
-    ở đâu") as a question we can answer.
-    """
-
-    high: float
-    low: float
-    margin: float
-    low_in_domain: float
-
-
 # Calibrated on bench/data/faq_eval with ``python -m bench.faq --calibrate``.
-THRESHOLDS = Thresholds(high=0.68, low=0.68, margin=0.04, low_in_domain=0.55)
+THRESHOLDS = Thresholds(alone=0.80, high=0.68, low=0.68, margin=0.04, low_in_domain=0.55,
+                        veto_gap=0.02, veto_gap_plain=0.03, promote=0.92, promote_margin=0.04,
+                        related=0.96, unrelated=0.85, agree_low=0.55, agree_sim=0.90)
 
 WEIGHTS = Weights()
 
@@ -69,9 +57,12 @@ TOPIC_ORDER = ("drugs", "substances", "disguised", "harms", "signs", "myths", "t
 _ENTRY_KEYS = frozenset({"id", "questions", "keywords", "answer", "sources", "reviewed"})
 _REQUIRED_KEYS = _ENTRY_KEYS - {"keywords"}
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_MAX_SUGGESTIONS = 3
+# "Không." answers "is cannabis harmless?" and contradicts "is cannabis harmful?": an answer
+# states the fact instead, which fits either way of asking.
+_POLAR_OPENING = re.compile(r"^(?:có|không|không đúng|đúng|sai|được|yes|no|not true|true|false)"
+                            r"\s*[.!,:;]", re.IGNORECASE)
 
-Kind = Literal["safety", "answer", "suggest", "fallback"]
+Kind = Literal["safety", "answer", "suggest", "fallback", "smalltalk"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +93,9 @@ class Topic:
 class Answer:
     """What the knowledge base makes of a question.
 
-    ``safety`` means the caller must show the emergency numbers first; ``entry`` may still hold
-    the best entry. ``suggestions`` are other likely entries, best first.
+    ``crisis`` (and ``safety``) means the caller must show the safety message for that
+    situation first; ``entry`` may still hold an emergency entry. ``suggestions`` are other
+    likely entries, best first. ``talk`` is the kind of small talk a "smalltalk" answer is.
     """
 
     kind: Kind
@@ -111,87 +103,14 @@ class Answer:
     entry: Entry | None
     score: float
     suggestions: tuple[Entry, ...]
-    safety: bool
+    crisis: Crisis | None = None
+    talk: Talk | None = None
+    embedded: bool = False
+    """Whether the embedding was consulted (the slower path)."""
 
-
-# --- language ---------------------------------------------------------------------------------
-
-_VI_LETTERS = frozenset("ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")
-_VI_MARKERS = VI_STOPWORDS | frozenset(TEENCODE) | frozenset([
-    "ma", "tuy", "nghien", "cai", "khong", "co", "bi", "bao", "nhieu", "phat", "nguoi", "con",
-    "bo", "me", "ban", "thuoc", "hut", "choi", "dung", "sau", "cong", "an", "xa", "tu", "giac",
-    "duong", "day", "nong", "lieu", "sao", "gio", "nhau", "biet", "muon", "hoi", "chuyen",
-    "nha", "trai", "dau"
-])
-_EN_MARKERS = EN_STOPWORDS | frozenset([
-    "drug", "drugs", "meth", "weed", "rehab", "help", "report", "police", "law", "fine",
-    "friend", "child", "son", "daughter"
-])
-
-
-def detect_language(text: str) -> str:
-    """``"vi"`` or ``"en"``: Vietnamese letters decide at once, otherwise the words vote."""
-    if any(ch in _VI_LETTERS for ch in unicodedata.normalize("NFC", text.lower())):
-        return "vi"
-    vi = en = 0.0
-    for token in tokens(text):
-        if token.isdigit():
-            continue
-        in_vi, in_en = token in _VI_MARKERS, token in _EN_MARKERS
-        if in_vi and not in_en:
-            vi += 1
-        elif in_en and not in_vi:
-            en += 1
-        elif not (in_vi or in_en):
-            if VI_SYLLABLE.match(token):
-                vi += 0.5
-            else:
-                en += 1
-    return "en" if en > vi else "vi"
-
-
-# --- safety -----------------------------------------------------------------------------------
-
-# Folded phrases that mean someone may be in danger now. Caution wins over precision: a needless
-# safety line costs one sentence, a missed one can cost a life.
-_DANGER = tuple(f" {phrase} " for phrase in """
-muon chet|muon tu tu|tu tu|tu sat|ket lieu|khong muon song|chan song|tu lam hai|tu hai
-|rach tay|nhay lau|nhay cau|treo co|thuoc tru sau|thuoc chuot|uong ca vi thuoc
-|qua lieu|soc thuoc|soc ma tuy|ngo doc|dau doc|trung doc|bat tinh|ngat xiu|bi ngat|bi xiu
-|ngat roi|xiu roi|lan ra bat tinh|goi khong tinh|goi khong day|lay khong day|ngung tho|khong tho
-|kho tho|tho yeu|tho kho khe|sui bot mep|co giat|ngat tho
-|ngao da cam dao|cam dao|hung khi|doa giet|doi giet|giet nguoi|dam chem|danh nhau|hanh hung
-|bao hanh|de doa|bat coc|no sung|co sung
-|kill myself|killing myself|suicide|suicidal|end my life|want to die|wanna die|self harm
-|hurt myself|cut myself|overdose|overdosed|overdosing|od|od d|poisoned|poisoning
-|not breathing|stopped breathing|can t breathe|cant breathe|barely breathing|unconscious
-|unresponsive|passed out|won t wake up|wont wake up|collapsed|seizure|seizures|convulsing
-|blue lips|knife|threatening|threatened|violent|kidnapped
-""".replace("\n", "").split("|"))
-# Phrases whose folded form is a common harmless word ("tu van" is "tư vấn", counselling;
-# "moi tim" is "mới tìm", just found): matched only with their diacritics.
-_DANGER_ACCENTED = tuple(f" {phrase} " for phrase in
-                         ("tự vẫn", "ngất", "xỉu", "hôn mê", "tím tái", "môi tím", "ngạt"))
-# Everyday idioms that contain a danger phrase ("mệt muốn chết": tired to death).
-_HARMLESS = tuple(f" {phrase} " for phrase in """
-met muon chet|doi muon chet|nong muon chet|lanh muon chet|cuoi muon chet|chet cuoi
-|tu tu thoi|cu tu tu|tu tu nhe|tu tu da|tu tu ma
-""".replace("\n", "").split("|"))
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def safety_risk(text: str) -> bool:
-    """True when ``text`` suggests that someone may be in danger now."""
-    text = clean_user_text(text, MAX_QUERY_CHARS)
-    folded = f" {fold(text)} "
-    for phrase in _HARMLESS:
-        folded = folded.replace(phrase, " ")
-    accented = any(ch in _VI_LETTERS for ch in text.lower())
-    if accented:
-        lowered = f" {_NON_WORD.sub(' ', text.lower())} "
-        if any(phrase in lowered for phrase in _DANGER_ACCENTED):
-            return True
-    return any(phrase in folded for phrase in _DANGER)
+    @property
+    def safety(self) -> bool:
+        return self.crisis is not None
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -229,6 +148,9 @@ def _parse_entry(path: Path, topic: str, lang: str, raw: Any) -> Entry:
     answer = raw["answer"]
     if not isinstance(answer, str) or not answer.strip():
         raise _fail(path, "answer must be a non-empty string", entry_id)
+    if _POLAR_OPENING.match(answer.strip()):
+        raise _fail(path, "answer must not open with a bare yes or no: the same entry answers "
+                          "questions asked the other way round", entry_id)
     if len(answer.strip()) > MAX_ANSWER_CHARS:
         raise _fail(path, f"answer has {len(answer.strip())} characters, more than "
                           f"{MAX_ANSWER_CHARS}", entry_id)
@@ -261,6 +183,24 @@ def _load_topic(path: Path, lang: str) -> tuple[Topic, list[Entry]]:
     return Topic(topic, lang, title.strip(), tuple(e.id for e in entries), domain), entries
 
 
+def _outside(root: Path) -> list[str]:
+    """The everyday questions of ``root/{lang}/outside.toml`` (none when absent), Vietnamese
+    ones also folded."""
+    found: list[str] = []
+    for lang in LANGUAGES:
+        path = root / lang / OUTSIDE_FILE
+        if not path.is_file():
+            continue
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise _fail(path, f"cannot read: {error}") from error
+        found.extend(phrasing_texts(_strings(path, None, data, "questions", required=True),
+                                    lang))
+    return found
+
+
 def _topic_key(topic: Topic) -> tuple[int, str]:
     known = topic.id in TOPIC_ORDER
     return (TOPIC_ORDER.index(topic.id) if known else len(TOPIC_ORDER), topic.id)
@@ -272,7 +212,8 @@ def _topic_key(topic: Topic) -> tuple[int, str]:
 class KnowledgeBase:
     """Entries of both languages with one search index per language."""
 
-    def __init__(self, topics: Iterable[Topic], entries: Iterable[Entry]) -> None:
+    def __init__(self, topics: Iterable[Topic], entries: Iterable[Entry],
+                 vectors: VectorCache | None = None, outside: Iterable[str] = ()) -> None:
         self._topics: dict[str, list[Topic]] = {lang: [] for lang in LANGUAGES}
         for topic in topics:
             self._topics[topic.lang].append(topic)
@@ -293,6 +234,23 @@ class KnowledgeBase:
                          for e in (self._entries[lang][i] for i in self._ids)], lang, WEIGHTS,
                         [term for topic in self._topics[lang] for term in topic.domain])
             for lang in LANGUAGES}
+        self.vectors = VectorCache() if vectors is None else vectors
+        self._outside = tuple(outside)
+        embedded = self._embedded()
+        self._semantic = SemanticIndex(self.vectors.vectors([text for _, text in embedded]),
+                                       [owner for owner, _ in embedded], len(self._ids))
+
+    def _embedded(self) -> list[tuple[int, str]]:
+        """(entry position, text) to embed; the outside questions belong to no entry and get
+        the position after the last."""
+        found = [(doc, text) for doc, entry_id in enumerate(self._ids) for lang in LANGUAGES
+                 for text in phrasing_texts(self._entries[lang][entry_id].questions, lang)]
+        found.extend((len(self._ids), text) for text in self._outside)
+        return found
+
+    def embedded_texts(self) -> list[str]:
+        """Every text whose vector the knowledge base uses."""
+        return [text for _, text in self._embedded()]
 
     @classmethod
     def load(cls, root: Path | None = None) -> KnowledgeBase:
@@ -331,7 +289,13 @@ class KnowledgeBase:
                 odd = [a for a, b in zip(topic.entry_ids, other.entry_ids, strict=False) if a != b]
                 raise _fail(path, "entries differ from the Vietnamese file (ids or order)",
                             odd[0] if odd else None)
-        return cls(topics, entries)
+        vectors = VectorCache.read(root / VECTORS_FILE)
+        kb = cls(topics, entries, vectors, _outside(root))
+        warm()
+        if vectors.embedded:
+            log.warning("event=faq_vectors_stale embedded=%d hint=%s", vectors.embedded,
+                        "python -m bot.knowledge")
+        return kb
 
     def topics(self, lang: str) -> list[Topic]:
         return list(self._topics[lang])
@@ -343,33 +307,47 @@ class KnowledgeBase:
         return [self._entries[lang][i] for i in self._ids]
 
     def answer(self, text: str, lang: str | None = None,
-               thresholds: Thresholds = THRESHOLDS) -> Answer:
-        """Answer ``text`` in ``lang`` (default: the language it is written in)."""
-        if lang is not None and lang not in LANGUAGES:
-            raise ValueError(f"unknown language {lang!r}")
+               thresholds: Thresholds = THRESHOLDS, prefer: str = "vi") -> Answer:
+        """Answer ``text`` in ``lang`` (default: the language it is written in, or ``prefer``,
+        the person's language, when the text does not say)."""
+        for language in (lang, prefer):
+            if language is not None and language not in LANGUAGES:
+                raise ValueError(f"unknown language {language!r}")
         text = clean_user_text(text, MAX_QUERY_CHARS)
-        detected = detect_language(text)
+        detected = detect_language(text, prefer)
         out = lang or detected
-        safety = safety_risk(text)
+        crisis = crisis_of(text)
+        if crisis is None and (talk := smalltalk_of(text)) is not None:
+            return Answer("smalltalk", lang or prefer, None, 0.0, (), talk=talk)
         ranked, in_domain = self.rank(text, detected)
-        entries = self._entries[out]
-        score = ranked[0][1] if ranked else 0.0
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        best = [entries[self._ids[doc]] for doc, _ in ranked[:_MAX_SUGGESTIONS]]
-        if score >= thresholds.high and score - runner_up >= thresholds.margin:
-            kind: Kind = "safety" if safety else "answer"
-            return Answer(kind, out, best[0], score, tuple(best[1:]), safety)
-        low = score >= (thresholds.low_in_domain if in_domain else thresholds.low)
-        if safety:
-            return Answer("safety", out, None, score, tuple(best) if low else (), True)
-        if low:
-            return Answer("suggest", out, None, score, tuple(best), False)
-        return Answer("fallback", out, None, score, (), False)
+        decision = decide(ranked, in_domain, lambda: self._semantic.meaning(text), thresholds)
+        return self._answer(decision, out, crisis)
+
+    def _answer(self, decision: Decision, lang: str, crisis: Crisis | None) -> Answer:
+        shown = [self._entries[lang][self._ids[doc]] for doc in decision.docs]
+        if crisis is not None:
+            # Only an emergency entry belongs under a safety message: a person who wants to
+            # die is not to be answered with whichever entry shares a word with the message.
+            fitting = [e for e in shown if e.topic == "emergency" and crisis != "suicide"]
+            entry = fitting[0] if decision.kind == "answer" and fitting else None
+            return Answer("safety", lang, entry, decision.score,
+                          tuple(e for e in fitting if e is not entry), crisis,
+                          embedded=decision.embedded)
+        if decision.kind == "answer":
+            return Answer("answer", lang, shown[0], decision.score, tuple(shown[1:]),
+                          embedded=decision.embedded)
+        return Answer(decision.kind, lang, None, decision.score, tuple(shown),
+                      embedded=decision.embedded)
 
     def rank(self, text: str, lang: str) -> tuple[list[tuple[int, float]], bool]:
-        """Entry positions with their confidence in 0..1, best first, and whether ``text``
-        names a term of the domain."""
+        """Entry positions with their lexical confidence in 0..1, best first, and whether
+        ``text`` names a term of the domain."""
         ranking = self._indexes[lang].rank(text)
         scored = [(c.doc, c.confidence(WEIGHTS)) for c in ranking.candidates]
         scored.sort(key=lambda item: -item[1])
         return scored, ranking.in_domain
+
+    def meaning(self, text: str) -> Meaning:
+        """How close ``text`` is in meaning to each entry (by position) and to the everyday
+        questions outside the knowledge base."""
+        return self._semantic.meaning(clean_user_text(text, MAX_QUERY_CHARS))

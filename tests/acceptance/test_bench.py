@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("module", "expected"), [
-    ("bench.faq", ["top-1 accuracy", "out-of-scope fallback", "latency p99", "x20"]),
+    ("bench.faq", ["top-1 accuracy", "out-of-scope fallback", "latency p50 / p99", "x20",
+                   "blind set"]),
     ("bench.communes", ["latency per query", "targets met"]),
     ("bench.telegram", ["echo", "pcmt-bot", "ratio"]),
     ("bench.checkins", ["sqlite:", "planned at", "250,000 would take"]),

@@ -3,6 +3,7 @@ bad input."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tomllib
 from pathlib import Path
@@ -16,11 +17,10 @@ from bot.knowledge import (
     THRESHOLDS,
     Answer,
     KnowledgeBase,
-    Thresholds,
+    crisis_of,
     detect_language,
-    safety_risk,
 )
-from bot.knowledge._retrieval import words
+from bot.knowledge._analysis import words
 
 FIXTURES = Path(__file__).parent / "fixtures" / "faq"
 EVAL_DIR = Path(__file__).resolve().parents[2] / "bench" / "data" / "faq_eval"
@@ -193,7 +193,9 @@ def test_english_stems_keep_short_roots(text: str, expected: list[str]) -> None:
 
 
 # Nothing is answered outright and only a question naming a domain term clears the bar.
-_DOMAIN_ONLY = Thresholds(high=1.01, low=1.01, margin=0.0, low_in_domain=0.0)
+_DOMAIN_ONLY = dataclasses.replace(THRESHOLDS, alone=1.01, high=1.01, low=1.01, margin=0.0,
+                                   low_in_domain=0.0, promote=2.0, related=2.0, unrelated=0.0,
+                                   agree_low=2.0)
 
 
 @pytest.mark.parametrize("text", ["ma túy đá là gì", "ma tuy da la gi", "ma tuý đá là j"])
@@ -234,7 +236,7 @@ def test_suggestions_never_repeat_the_answer(kb: KnowledgeBase) -> None:
     "Bạn tôi tự tử", "con tôi bị ngộ độc",
 ])
 def test_danger_is_flagged(kb: KnowledgeBase, text: str) -> None:
-    assert safety_risk(text)
+    assert crisis_of(text) is not None
     answer = kb.answer(text)
     assert answer.safety and answer.kind == "safety"
 
@@ -246,7 +248,7 @@ def test_danger_is_flagged(kb: KnowledgeBase, text: str) -> None:
     "lây lan ra cả xóm", "bố mẹ không dạy con",
 ])
 def test_everyday_phrases_are_not_danger(text: str) -> None:
-    assert not safety_risk(text)
+    assert crisis_of(text) is None
 
 
 def test_safety_keeps_a_confident_entry(kb: KnowledgeBase) -> None:
@@ -284,7 +286,7 @@ def test_detect_language(text: str, lang: str) -> None:
 ])
 def test_bad_input_never_raises(kb: KnowledgeBase, text: str) -> None:
     answer = kb.answer(text)
-    assert answer.kind in ("safety", "answer", "suggest", "fallback")
+    assert answer.kind in ("safety", "answer", "suggest", "fallback", "smalltalk")
     assert answer.lang in ("vi", "en") and 0.0 <= answer.score <= 1.0
 
 
@@ -297,7 +299,7 @@ def test_html_around_a_real_question(kb: KnowledgeBase) -> None:
 @given(st.text(max_size=300))
 def test_any_text_gets_an_answer(kb: KnowledgeBase, text: str) -> None:
     answer = kb.answer(text)
-    assert answer.kind in ("safety", "answer", "suggest", "fallback")
+    assert answer.kind in ("safety", "answer", "suggest", "fallback", "smalltalk")
     assert 0.0 <= answer.score <= 1.0
     assert answer.entry is None or answer.kind in ("answer", "safety")
     assert len(answer.suggestions) <= 3
@@ -347,5 +349,7 @@ def test_evaluation_set_names_real_entries(real_kb: KnowledgeBase) -> None:
     for path in sorted(EVAL_DIR.glob("*.toml")):
         with path.open("rb") as handle:
             for query in tomllib.load(handle)["query"]:
-                assert query["expect"] == "" or query["expect"] in known, (path.name, query)
+                assert query["expect"] in known or query["expect"] in {
+                    "", "none", "smalltalk", "crisis-suicide", "crisis-overdose",
+                    "crisis-danger"}, (path.name, query)
                 assert query["lang"] in ("vi", "en")

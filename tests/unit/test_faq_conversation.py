@@ -1,0 +1,285 @@
+"""The FAQ as a conversation: crisis messages that fit the situation, small talk, the person's
+language, yes/no openings, the short first reply and its "more" button, the embedding's veto
+and promotion."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.conversation.i18n import gettext, use_language
+from bot.errors import KnowledgeBaseError
+from bot.knowledge import THRESHOLDS, KnowledgeBase, crisis_of, smalltalk_of
+from bot.knowledge._decide import decide
+from bot.knowledge._semantic import Meaning, tail
+from bot.knowledge.vectors import FILE_NAME, VectorCache
+from bot.paths import LOCALES_DIR
+from handlers.faq import FaqButton, first_reply_text, render, split_answer
+
+FIXTURES = Path(__file__).parent / "fixtures" / "faq"
+DRUG_HOTLINE = "0769"
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+# --- crisis --------------------------------------------------------------------------------
+
+SUICIDE = [
+    "tôi muốn chết", "toi muon chet", "em không muốn sống nữa", "em ko muon song nua",
+    "tôi muốn tự tử", "toi muon tu tu", "mình muốn tự sát", "chán sống quá rồi",
+    "sống làm gì nữa, chết cho xong", "tôi định nhảy cầu", "tao muốn kết liễu đời mình",
+    "em đã rạch tay mấy lần rồi", "tôi muốn treo cổ", "tôi sẽ uống thuốc trừ sâu",
+    "không còn lý do để sống", "I want to kill myself", "i want to die", "i wanna die",
+    "thinking about suicide", "I feel suicidal", "I want to end my life",
+    "I don't want to live anymore", "I keep wanting to hurt myself", "I cut myself last night",
+    "cai mãi không được, tôi muốn chết quách đi", "nghiện nặng quá em chỉ muốn tự tử",
+    "muon tu tu vi no nan ma tuy", "better off dead honestly",
+]
+OVERDOSE = [
+    "bạn tôi quá liều", "ban toi qua lieu roi", "nó bất tỉnh rồi", "nguoi yeu co giat sau khi choi",
+    "bạn tôi ngất xỉu sau khi hít bóng", "anh ấy ngừng thở", "con tôi bị ngộ độc",
+    "tao vua nuot ca vi thuoc ngu", "tôi vừa uống cả vỉ thuốc ngủ", "em vừa uống cả lọ thuốc",
+    "bạn tôi sùi bọt mép", "thằng bạn gọi không tỉnh", "lay khong day sau khi choi da",
+    "chồng em khó thở sau khi chích", "my friend overdosed", "he is not breathing",
+    "she passed out after taking pills", "i took too much ketamine and my heart is racing",
+    "my boyfriend won't wake up", "someone collapsed at the party", "he is having a seizure",
+    "I think I took too many pills", "her lips are blue and she is barely breathing",
+    "my friend is unconscious after drinking", "bạn tôi bị sốc thuốc",
+    "vừa chơi xong tim đập nhanh, đau ngực",
+]
+DANGER = [
+    "anh ấy ngáo đá cầm dao", "chồng ngáo đá đang cầm dao dọa giết", "bọn buôn ma túy dọa giết tôi",
+    "có người cầm hung khí trước nhà", "tụi nó đang đánh tôi", "đang bị đe dọa vì tố giác",
+    "tụi nó bắt cóc em tôi", "they are threatening me because I reported them",
+    "a dealer has a knife", "someone is following me with a gun", "he is going to kill me",
+    "tôi bị truy sát", "có người xông vào nhà đòi nợ",
+]
+CRISIS = [(text, "suicide") for text in SUICIDE] + [(text, "overdose") for text in OVERDOSE] \
+    + [(text, "danger") for text in DANGER]
+
+ORDINARY = [
+    "chết cười với nó", "mệt muốn chết", "nóng muốn chết", "từ từ thôi", "cứ từ từ",
+    "tư vấn cai nghiện ở đâu", "tu van cai nghien o dau", "ma túy đá là gì", "hoa thơm ngát",
+    "mới tìm được việc", "giỏi hơn mẹ", "what is crystal meth", "how to treat a headache",
+    "killing time at the airport", "lây lan ra cả xóm", "bố mẹ không dạy con",
+    "dấu hiệu quá liều là gì", "what are the signs of an overdose", "triệu chứng ngộ độc ma túy",
+    "nếu bị đe dọa khi tố giác thì sao", "tố giác có bị trả thù không", "cai nghiện bắt buộc là gì",
+    "cần sa có hại không", "kẹo dẻo cho trẻ em loại nào tốt", "số điện thoại cứu hỏa",
+    "lam can cuoc cong dan o dau", "hút thuốc lá có hại không", "xin chào", "cảm ơn", "tạm biệt",
+    "ke là gì", "heroin la gi", "cỏ là gì", "tác hại của ma túy đá", "to giac ma tuy nhu the nao",
+    "sdt hotline c04", "which drugs are illegal in vietnam?", "how do I help my son quit",
+    "is methadone free", "what is naloxone", "how long does rehab last", "thuốc lắc là gì",
+    "đá bóng ở đâu gần nhà", "trà sữa ngon ở quận 1", "con tôi đi học về muộn", "cai thuốc lá",
+    "bóng cười có phải ma túy không", "làm sao nói chuyện với con về ma túy",
+    "ngáo đá là gì", "người ngáo đá thì phải làm sao", "how do I report a dealer",
+    "tháng hành động phòng chống ma túy", "ngày 26 tháng 6 là ngày gì", "what is harm reduction",
+    "can I bring CBD oil to Vietnam", "driving after smoking weed", "thưởng tố giác ma túy",
+    "tổng đài 111 là gì", "bạn tôi rủ thử ma túy, từ chối thế nào", "chạy thử xe mới",
+    "giết thời gian ở sân bay", "phim hành động hay",
+]
+
+
+def test_the_test_lists_are_long_enough() -> None:
+    assert len(CRISIS) >= 60 and len(ORDINARY) >= 60
+
+
+@pytest.mark.parametrize(("text", "expected"), CRISIS)
+def test_crisis_messages_get_the_fitting_safety_message_first(
+        kb: KnowledgeBase, text: str, expected: str) -> None:
+    assert crisis_of(text) == expected
+    answer = kb.answer(text)
+    assert (answer.kind, answer.crisis) == ("safety", expected)
+    reply = render(answer)
+    with use_language(answer.lang):
+        assert reply.text.startswith(gettext(f"faq.crisis.{expected}"))
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_messages_do_not_trigger_a_crisis(text: str) -> None:
+    assert crisis_of(text) is None
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_despair_gets_care_a_sourced_line_and_no_crime_hotline(lang: str) -> None:
+    with use_language(lang):
+        text = gettext("faq.crisis.suicide")
+    assert "115" in text and "096 306 1414" in text and "duongdaynongngaymai.vn" in text
+    assert DRUG_HOTLINE not in text
+
+
+def test_despair_is_not_answered_with_an_entry(kb: KnowledgeBase) -> None:
+    answer = kb.answer("tôi muốn chết")
+    assert answer.entry is None and answer.suggestions == ()
+    assert DRUG_HOTLINE not in render(answer).text
+
+
+@pytest.mark.parametrize(("crisis", "number"), [("overdose", "115"), ("danger", "113")])
+def test_each_situation_names_its_number_first(crisis: str, number: str) -> None:
+    for lang in ("vi", "en"):
+        with use_language(lang):
+            text = gettext(f"faq.crisis.{crisis}")
+        assert number in text.split(".")[0] and DRUG_HOTLINE not in text
+
+
+def test_an_overdose_keeps_its_emergency_entry(kb: KnowledgeBase) -> None:
+    answer = kb.answer("bạn tôi bị quá liều ma túy, bất tỉnh, phải làm gì")
+    assert answer.crisis == "overdose"
+    assert answer.entry is not None and answer.entry.topic == "emergency"
+
+
+# --- small talk and language ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "talk"), [
+    ("cảm ơn", "thanks"), ("cam on nhieu nhe", "thanks"), ("thank you so much", "thanks"),
+    ("vâng", "yes"), ("dạ vâng ạ", "yes"), ("ok", "yes"), ("Không.", "no"), ("ko", "no"),
+    ("tạm biệt", "bye"), ("bye", "bye"), ("-1", "number"), ("1.5", "number"), ("3", "number"),
+    ("hello", "greeting"), ("alo", "greeting"), ("xin chào ad", "greeting"), ("hi", "greeting"),
+    ("cho em hỏi về ma túy", "ask"), ("cho minh hoi chut", "ask"), ("can I ask something", "ask"),
+])
+def test_small_talk_gets_a_short_reply_in_the_persons_language(
+        kb: KnowledgeBase, text: str, talk: str) -> None:
+    assert smalltalk_of(text) == talk
+    answer = kb.answer(text)
+    assert (answer.kind, answer.talk, answer.entry, answer.lang) == ("smalltalk", talk, None, "vi")
+    reply = render(answer)
+    assert reply.text and "faq.talk" not in reply.text
+    assert FaqButton("topics").pack() in [option.data for option in reply.options]
+    assert kb.answer(text, prefer="en").lang == "en"
+
+
+@pytest.mark.parametrize("text", [
+    "cảm ơn, cai nghiện ở đâu", "cho em hỏi cai nghiện ở đâu", "có", "vâng, ma túy đá là gì",
+])
+def test_a_question_inside_small_talk_is_a_question(text: str) -> None:
+    assert (smalltalk_of(text) is None) == (text != "có")
+
+
+@pytest.mark.parametrize("text", ["hello", "alo", "ma tuys ddas laf gi", "heroin la gi", "ke",
+                                  "sdt hotline c04", "ok"])
+def test_ascii_from_a_vietnamese_user_stays_vietnamese(kb: KnowledgeBase, text: str) -> None:
+    assert kb.answer(text).lang == "vi"
+
+
+def test_telex_typed_without_an_input_method_is_read(kb: KnowledgeBase) -> None:
+    answer = kb.answer("ma tuys ddas laf gi")
+    assert answer.entry is not None and answer.entry.id == "substances-meth"
+
+
+# --- content rules ----------------------------------------------------------------------------
+
+def test_no_answer_opens_with_a_bare_yes_or_no(kb: KnowledgeBase, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "kb"
+    shutil.copytree(FIXTURES, root)
+    path = root / "vi" / "law.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('answer = """', 'answer = """Không. ', 1), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="bare yes or no"):
+        KnowledgeBase.load(root)
+
+
+@pytest.mark.parametrize("entry_id", [
+    "help-compulsory", "help-after-positive", "help-costs", "help-record", "help-harm-reduction",
+    "law-driving", "law-travel-medicine", "reporting-rewards", "talking-child-helpline",
+])
+def test_new_topics_exist_in_both_languages(kb: KnowledgeBase, entry_id: str) -> None:
+    for lang in ("vi", "en"):
+        entry = kb.entry(entry_id, lang)
+        assert entry is not None and entry.sources
+
+
+def test_every_first_reply_fits_a_phone_screen(kb: KnowledgeBase) -> None:
+    for lang in ("vi", "en"):
+        with use_language(lang):
+            for entry in kb.entries(lang):
+                text = first_reply_text(entry)
+                assert len(text) <= 360, (entry.id, lang, len(text))
+                lead, rest = split_answer(entry.answer)
+                assert lead in text and entry.answer.startswith(lead.removesuffix(" …"))
+                assert len(lead) + len(rest) >= len(entry.answer) - 4
+
+
+def test_the_more_button_brings_the_rest(kb: KnowledgeBase) -> None:
+    reply = render(kb.answer("cai nghiện bắt buộc là gì"))
+    more = FaqButton("more", "help-compulsory").pack()
+    assert more in [option.data for option in reply.options]
+    assert FaqButton.unpack(more) == FaqButton("more", "help-compulsory")
+    assert len(reply.text) <= 360
+
+
+def test_the_shipped_vectors_cover_the_knowledge_base(kb: KnowledgeBase) -> None:
+    # A stale file would make every start-up embed the missing phrasings.
+    cache = VectorCache.read(LOCALES_DIR / FILE_NAME)
+    cache.vectors(kb.embedded_texts())
+    assert cache.embedded == 0, "run python -m bot.knowledge"
+
+
+# --- the embedding's part ---------------------------------------------------------------------
+
+def test_the_embedding_vetoes_and_promotes() -> None:
+    t = THRESHOLDS
+    sims = Meaning(np.array([0.80, 0.95, 0.70], dtype=np.float32), 0.5)
+    # Lexical is sure of entry 0, the embedding finds entry 1 far closer: not entry 0.
+    vetoed = decide([(0, t.high + 0.01)], False, lambda: sims, t)
+    assert vetoed.embedded and vetoed.kind == "answer" and vetoed.docs[0] == 1
+    unsure = decide([(2, 0.3)], False, lambda: sims, t)
+    assert (unsure.kind, unsure.docs[0]) == ("answer", 1)
+    far = decide([(2, 0.6)], True, lambda: Meaning(np.full(3, t.unrelated - 0.1, np.float32),
+                                                   0.5), t)
+    assert far.kind == "fallback"
+    everyday = decide([(1, t.high + 0.05)], False, lambda: sims._replace(outside=0.96), t)
+    assert everyday.kind == "fallback"
+    named = decide([(1, t.high + 0.05)], True, lambda: sims._replace(outside=0.96), t)
+    assert named.kind == "answer"
+
+
+def test_a_sure_lexical_answer_is_not_embedded() -> None:
+    def refuse() -> Meaning:
+        raise AssertionError("embedded")
+
+    found = decide([(0, THRESHOLDS.alone), (1, 0.2)], True, refuse, THRESHOLDS)
+    assert (found.kind, found.docs[0], found.embedded) == ("answer", 0, False)
+
+
+def test_without_vectors_the_knowledge_base_embeds_its_phrasings(tmp_path: Path) -> None:
+    kb = KnowledgeBase.load(FIXTURES)
+    assert kb.vectors.embedded == len(set(kb.embedded_texts()))
+    path = tmp_path / FILE_NAME
+    kb.vectors.write(path, kb.embedded_texts())
+    again = VectorCache.read(path)
+    again.vectors(kb.embedded_texts())
+    assert again.embedded == 0
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("What is crystal meth?", "substances-meth"),
+    ("cai nghien bat buoc la gi", "help-compulsory"),
+    ("which drugs are illegal in vietnam?", "drugs-lists"),
+])
+def test_plain_questions_find_their_entry(kb: KnowledgeBase, text: str, expected: str) -> None:
+    answer = kb.answer(text)
+    shown = [e.id for e in ((answer.entry,) if answer.entry else ()) + answer.suggestions]
+    assert shown and shown[0] == expected
+
+
+@pytest.mark.parametrize("text", ["lam can cuoc cong dan o dau", "kẹo dẻo cho trẻ em loại nào tốt",
+                                  "số điện thoại cứu hỏa là bao nhiêu"])
+def test_everyday_questions_get_no_confident_answer(kb: KnowledgeBase, text: str) -> None:
+    assert kb.answer(text).entry is None
+
+
+def test_long_messages_are_embedded_by_their_end() -> None:
+    text = "con tôi " * 40 + "phải làm sao"
+    assert tail(text, 60).endswith("phải làm sao") and len(tail(text, 60)) <= 60
+    assert tail("ngắn", 60) == "ngắn"
+
+
+def test_thresholds_can_be_replaced() -> None:
+    assert dataclasses.replace(THRESHOLDS, alone=2.0).alone == 2.0
