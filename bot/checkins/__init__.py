@@ -21,13 +21,13 @@ from bot.conversation.i18n import gettext as _
 from bot.conversation.i18n import use_language
 from bot.conversation.messages import Option, Reply
 from bot.conversation.proactive import push
+from bot.knowledge import crisis_of
 from bot.officials import Target, province_targets, targets
 from bot.reports import Address
 from bot.security.privacy import Keyring
 from bot.settings import Settings
 from bot.store import checkins
 from bot.store.checkins import Enrolment
-from bot.text import fold
 
 CHECKIN_TTL = timedelta(hours=24)
 """How long a check-in can be answered; an interrupted one is kept as long."""
@@ -35,12 +35,6 @@ CRAVING_LEVELS = (0, 3, 6, 9)
 """The four craving buttons on the 0-10 scale (none, mild, strong, very strong)."""
 SLEEP = ("good", "fair", "poor")
 
-_CRISIS_WORDS = (
-    "tu tu", "muon chet", "khong muon song", "chet di", "tu sat", "tu lam hai", "cat tay",
-    "qua lieu", "soc thuoc", "nuot ca vi", "uong ca vi", "kill myself", "suicide",
-    "want to die", "end my life", "hurt myself", "overdose", "od",
-)
-"""Folded words in a note that raise an alert whatever the other answers say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +86,6 @@ def name_of(keyring: Keyring, enrolment: Enrolment) -> str:
                         associated=b"enrolment-name").decode()
 
 
-def in_crisis(text: str) -> bool:
-    words = f" {fold(text)} "
-    return any(f" {word} " in words for word in _CRISIS_WORDS)
-
-
 def risks(answers: Answers, settings: Settings) -> tuple[str, ...]:
     """Why these answers need a human now (empty when they do not)."""
     found = []
@@ -106,7 +95,7 @@ def risks(answers: Answers, settings: Settings) -> tuple[str, ...]:
         found.append("mood")
     if answers.support:
         found.append("support")
-    if answers.note and in_crisis(answers.note):
+    if answers.note and crisis_of(answers.note) is not None:  # the FAQ's own crisis reading
         found.append("words")
     return tuple(found)
 
