@@ -167,9 +167,9 @@ def test_results_are_ordered_limited_and_scored(index: CommuneIndex) -> None:
     "p " * 99, "hcm", "phường", "asdfgh qwerty", "1234567",
 ])
 def test_junk_finds_nothing_fast(index: CommuneIndex, text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time, as above
     assert index.search(text) == []
-    assert time.perf_counter() - started < 0.05
+    assert time.process_time() - started < 0.05
 
 
 @settings(max_examples=300, deadline=None)
