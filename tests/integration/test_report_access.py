@@ -32,17 +32,22 @@ async def _asked(world: World, ticket: str) -> None:
                                 question=QUESTION)
 
 
+async def _reported_and_asked(world: World, user_id: str) -> tuple[Chat, str]:
+    """A report filed by ``user_id`` to a linked commune, and a police question about it."""
+    await link_police(world.store, world.services, world.clock)
+    reporter = world.citizen(user_id)
+    ticket = await file_report(reporter)
+    await _asked(world, ticket)
+    return reporter, ticket
+
+
 def _writes_back(chat: Chat) -> bool:
     return any(":info:" in option.data or ":answer:" in option.data
                for option in chat.last.options)
 
 
-async def test_the_ticket_alone_shows_the_status_and_nothing_more(
-        world: World, store: Store, services: Services, clock: FakeClock) -> None:
-    await link_police(store, services, clock)
-    reporter = world.citizen("reporter")
-    ticket = await file_report(reporter)
-    await _asked(world, ticket)
+async def test_the_ticket_alone_shows_the_status_and_nothing_more(world: World) -> None:
+    _reporter, ticket = await _reported_and_asked(world, "reporter")
     stranger = world.citizen("holder-of-the-ticket")
     await stranger.say(f"/status {ticket}")
     assert ticket in stranger.last.text and "🔒" in stranger.last.text
@@ -56,12 +61,8 @@ async def test_the_ticket_alone_shows_the_status_and_nothing_more(
     assert not any("người báo tin" in text for text in police.texts_to("inbox-1"))
 
 
-async def test_ticket_and_passphrase_read_questions_and_write_to_police(
-        world: World, store: Store, services: Services, clock: FakeClock) -> None:
-    await link_police(store, services, clock)
-    reporter = world.citizen("reporter")
-    ticket = await file_report(reporter)
-    await _asked(world, ticket)
+async def test_ticket_and_passphrase_read_questions_and_write_to_police(world: World) -> None:
+    reporter, ticket = await _reported_and_asked(world, "reporter")
     elsewhere = world.citizen("the-reporter-on-another-phone")
     await elsewhere.say(f"/status {ticket.lower()} {reporter.passphrase.replace('-', ' ')}")
     assert QUESTION in elsewhere.last.text
@@ -88,11 +89,8 @@ async def test_guessing_the_passphrase_stops_after_a_few_tries_a_day(
 
 
 async def test_the_reporters_own_chat_gets_buttons_that_open_the_report(
-        world: World, store: Store, services: Services, clock: FakeClock) -> None:
-    await link_police(store, services, clock)
-    reporter = world.citizen("987650001")
-    ticket = await file_report(reporter)
-    await _asked(world, ticket)
+        world: World, services: Services) -> None:
+    reporter, ticket = await _reported_and_asked(world, "987650001")
     telegram, police = RecordingChannel("telegram"), RecordingChannel("police")
     await world.delivery(telegram, police).drain()
     [(_chat, relayed)] = telegram.sent

@@ -26,7 +26,7 @@ from handlers import routers
 from scheduler.delivery import Delivery
 from tests.conftest import FakeClock, StoreFactory
 from tests.fakes.images import CAMERA, COMMENT, jpeg_with_metadata
-from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel, file_report
+from tests.harness import BEN_THANH, TICKET, Chat, RecordingChannel, draft_to_photos, file_report
 from tests.world import World
 
 REPORTER_ID = "987650001"
@@ -329,12 +329,7 @@ async def test_a_photo_being_decoded_holds_up_nobody_else(
 
     monkeypatch.setattr(middlewares, "sanitize_image", slow)
     sender = world.citizen("photo-sender")
-    await sender.press("report")
-    await sender.press("rp:cat:dealing")
-    await sender.say(BEN_THANH)
-    await sender.press(sender.option("rp:com:"))
-    await sender.say("Quán nước đầu hẻm 12")
-    await sender.say("Hai người giao gói nhỏ mỗi tối")
+    await draft_to_photos(sender)
     upload = asyncio.create_task(sender.send_file(jpeg_with_metadata()))
     await asyncio.to_thread(decoding.wait, 10)
     try:
@@ -348,12 +343,7 @@ async def test_a_photo_being_decoded_holds_up_nobody_else(
 async def test_a_file_that_is_no_picture_is_refused_and_the_draft_goes_on(
         world: World) -> None:
     sender = world.citizen("photo-sender")
-    await sender.press("report")
-    await sender.press("rp:cat:dealing")
-    await sender.say(BEN_THANH)
-    await sender.press(sender.option("rp:com:"))
-    await sender.say("Quán nước đầu hẻm 12")
-    await sender.say("Hai người giao gói nhỏ mỗi tối")
+    await draft_to_photos(sender)
     refused = await sender.send_file(b"%PDF-1.4 not a picture", kind="document")
     assert refused[-1].text.startswith("Tệp này không phải ảnh")
     await sender.press("rp:fu:yes")
