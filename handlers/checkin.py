@@ -27,11 +27,11 @@ from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
 from bot.conversation.routing import Context, Router
 from bot.conversation.validators import Choice, Number, Text, YesNo
-from bot.officials import scope_of
 from bot.reports import Address
 from bot.security.privacy import normalize_ticket_code
 from bot.store import checkins, users
 from handlers import faq
+from handlers.officer import scope_of as officer_scope
 from handlers.start import show_menu
 
 router = Router("checkin")
@@ -280,9 +280,7 @@ async def text(ctx: Context) -> None:
 @router.choice(AlertButton)
 async def acknowledge(ctx: Context) -> None:
     button = ctx.button(AlertButton)
-    scope = await scope_of(ctx.conn, ctx.services.settings, channel=ctx.incoming.channel,
-                           chat_id=ctx.incoming.chat_id, chat_kind=ctx.incoming.chat_kind,
-                           user=ctx.user)
+    scope = await officer_scope(ctx)
     found = await checkins.alert(ctx.conn, button.alert_id)
     enrolment = await checkins.by_id(ctx.conn, found.enrolment_id) if found else None
     if scope is None or enrolment is None or not scope.covers(enrolment):

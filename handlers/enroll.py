@@ -20,8 +20,8 @@ from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import ChatKind, Option
 from bot.conversation.routing import Context, Router
 from bot.conversation.validators import Choice, Date, Text, Time
-from bot.officials import scope_of
 from bot.store import checkins
+from handlers.officer import scope_of as officer_scope
 from handlers.start import show_menu
 
 router = Router("enroll")
@@ -40,19 +40,27 @@ def _options(field: str, values: Iterable[str], label: str) -> list[Option]:
 FLOW = router.flow(Flow("enroll", label="flow.enroll", buttons=(EnrollButton,)))
 
 
-@router.command("enroll")
-async def begin(ctx: Context) -> None:
-    scope = await scope_of(ctx.conn, ctx.services.settings, channel=ctx.incoming.channel,
-                           chat_id=ctx.incoming.chat_id, chat_kind=ctx.incoming.chat_kind,
-                           user=ctx.user)
+async def _private_scope(ctx: Context) -> tuple[str | None, str] | None:
+    """The commune (None for a supervisor) and province of the officer, in a private chat only
+    (a name is not for a whole group); None, having said why, for anyone or anywhere else."""
+    scope = await officer_scope(ctx)
     if scope is None or scope.province_code is None:
         show_menu(ctx, _("officer.not_allowed"))
-        return
+        return None
     if ctx.incoming.chat_kind is ChatKind.GROUP:
-        show_menu(ctx, _("enroll.private_only"))  # a name is not for the whole group
+        show_menu(ctx, _("enroll.private_only"))
+        return None
+    return scope.commune_code, scope.province_code
+
+
+@router.command("enroll")
+async def begin(ctx: Context) -> None:
+    area = await _private_scope(ctx)
+    if area is None:
         return
-    known = {"commune": scope.commune_code} if scope.commune_code else {}
-    FLOW.begin(ctx, province=scope.province_code, **known)
+    commune_code, province_code = area
+    known = {"commune": commune_code} if commune_code else {}
+    FLOW.begin(ctx, province=province_code, **known)
 
 
 @FLOW.step("name", fills="name", validate=Text(1, enrolments.MAX_NAME))
@@ -160,17 +168,10 @@ async def _enrol(ctx: Context) -> None:
 
 @router.command("people")
 async def people(ctx: Context) -> None:
-    scope = await scope_of(ctx.conn, ctx.services.settings, channel=ctx.incoming.channel,
-                           chat_id=ctx.incoming.chat_id, chat_kind=ctx.incoming.chat_kind,
-                           user=ctx.user)
-    if scope is None or scope.province_code is None:
-        show_menu(ctx, _("officer.not_allowed"))
+    area = await _private_scope(ctx)
+    if area is None:
         return
-    if ctx.incoming.chat_kind is ChatKind.GROUP:
-        show_menu(ctx, _("enroll.private_only"))
-        return
-    enrolled = await checkins.in_area(ctx.conn, commune_code=scope.commune_code,
-                                      province_code=scope.province_code)
+    enrolled = await checkins.in_area(ctx.conn, commune_code=area[0], province_code=area[1])
     await ctx.audit("enrolment.list", detail=str(len(enrolled)))
     if not enrolled:
         show_menu(ctx, _("people.none"))
