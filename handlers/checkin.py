@@ -22,6 +22,7 @@ from bot.checkins import (
 )
 from bot.checkins import enrolment as enrolments
 from bot.checkins.buttons import AlertButton, CheckinButton
+from bot.clock import local
 from bot.conversation.flows import Flow, Interrupt
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
@@ -30,9 +31,10 @@ from bot.conversation.validators import Choice, Number, Text, YesNo
 from bot.reports import Address
 from bot.security.privacy import normalize_ticket_code
 from bot.store import checkins, users
+from bot.text import fold
 from handlers import faq
 from handlers.officer import scope_of as officer_scope
-from handlers.start import show_menu
+from handlers.start import resume_kept, show_menu
 
 router = Router("checkin")
 
@@ -96,8 +98,6 @@ async def consent_given(ctx: Context, agreed: bool) -> None:
 
 
 def _local(moment: datetime) -> str:
-    from bot.clock import local
-
     return local(moment).strftime("%H:%M %d/%m/%Y")
 
 
@@ -205,8 +205,6 @@ async def pressed(ctx: Context) -> None:
 
 async def _resume(ctx: Context) -> None:
     """The reminder's button: back to the check-in that waits for an answer."""
-    from handlers.start import resume_kept
-
     if ctx.state is not None and ctx.state.flow == CHECKIN.name:
         CHECKIN.reprompt(ctx)
     elif not await resume_kept(ctx, CHECKIN.name):
@@ -265,8 +263,6 @@ HELP_WORDS = frozenset({"toi can giup do", "can giup do", "giup toi", "giup em v
 @router.text
 async def text(ctx: Context) -> None:
     """Free text outside a flow: an enrolment code, a call for help, or a question."""
-    from bot.text import fold
-
     typed = ctx.incoming.text or ""
     if await link(ctx, typed):
         return

@@ -120,11 +120,12 @@ class CheckinTick:
 
     async def _send_one(self, conn: AsyncConnection, checkin: Checkin, now: datetime) -> None:
         enrolment = await checkins.by_id(conn, checkin.enrolment_id)
-        if enrolment is None or enrolment.user_id is None:
-            return
-        user = await users.get(conn, enrolment.user_id)
-        address = address_of(self.services.keyring, enrolment)
-        if user is None or address is None or enrolment.status != checkins.ACTIVE:
+        user = (await users.get(conn, enrolment.user_id)
+                if enrolment is not None and enrolment.user_id is not None else None)
+        address = address_of(self.services.keyring, enrolment) if enrolment is not None else None
+        if enrolment is None or user is None or address is None \
+                or enrolment.status != checkins.ACTIVE:
+            # nobody to ask any more: closed, so that later ticks do not pick it up again
             await checkins.mark_missed(conn, [checkin.id])
             return
         busy = await conversations.active_flow(conn, user.id, now)
