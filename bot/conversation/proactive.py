@@ -30,12 +30,14 @@ async def push(conn: AsyncConnection, keyring: Keyring, *, channel: str, chat_id
                reply: Reply, dedupe_key: str, due_at: datetime, now: datetime,
                private: bool = False) -> bool:
     """Queue ``reply`` for ``chat_id``; False when ``dedupe_key`` was queued before, or when
-    the person there blocked the bot: nothing more is planned for them until they write again.
+    the citizen there blocked the bot: nothing more is planned for them until they write again.
 
-    ``private`` seals the address as well: a citizen's chat must not be readable next to
-    what was sent to it. Police chats stay readable, so delivery can pace each chat.
+    ``private`` marks a citizen's chat and seals the address as well: it must not be readable
+    next to what was sent to it. Police chats stay readable, so delivery can pace each chat;
+    one that blocks the bot stops being an inbox instead (:func:`bot.store.officers.lose`).
     """
-    if await users.chat_unreachable(conn, channel, Pseudonyms(keyring).chat(channel, chat_id)):
+    if private and await users.chat_unreachable(
+            conn, channel, Pseudonyms(keyring).chat(channel, chat_id)):
         return False
     address = seal_at_rest(keyring, chat_id) if private else chat_id
     return await outbox.enqueue(conn, channel=channel, chat_id=address,
