@@ -4,10 +4,15 @@ channel that stands in for a platform on the delivery side."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import pytest
+
+from bot import logs
 from bot.channels.base import Lifecycle
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Attachment, Capabilities, ChatKind, Incoming, Reply
@@ -126,3 +131,27 @@ async def file_report(chat: Chat, *, description: str = "Hai người đi xe má
     found = TICKET.search(replies[-1].text)
     assert found, replies[-1].text
     return found.group()
+
+
+@contextmanager
+def debug_logging(capsys: pytest.CaptureFixture[str], *,
+                  secrets: list[str]) -> Iterator[Callable[[], list[str]]]:
+    """``PCMT_LOG_LEVEL=DEBUG`` as ``pcmt-bot run`` configures it; gives a reader of every line
+    written so far, and puts the logging set-up back afterwards."""
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), {
+        name: logging.getLogger(name).level for name in logging.root.manager.loggerDict})
+    logs.configure("DEBUG", secrets=secrets)
+    lines: list[str] = []
+
+    def read() -> list[str]:
+        lines.extend(capsys.readouterr().err.splitlines())
+        return lines
+
+    try:
+        yield read
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        for name, level in saved[2].items():
+            logging.getLogger(name).setLevel(level)

@@ -31,7 +31,6 @@ from typing import Any
 import pytest
 from PIL import ExifTags, Image
 
-from bot import logs
 from bot.channels.telegram import Budgets
 from bot.officials.invites import invite_hash
 from bot.security.privacy import new_ticket_code
@@ -39,7 +38,7 @@ from bot.store import communes, officers, reports
 from tests.conftest import FakeClock
 from tests.fakes.images import CAMERA, COMMENT, LATITUDE, LONGITUDE, SERIAL, jpeg_with_metadata
 from tests.fakes.telegram_api import FakeTelegramServer, SentRecord
-from tests.harness import BEN_THANH, PASSPHRASE, TICKET, passphrase_in
+from tests.harness import BEN_THANH, PASSPHRASE, TICKET, debug_logging, passphrase_in
 from tests.integration._telegram import TOKEN, USERNAME, Running, running_bot
 from tests.integration.test_telegram_polling import assert_clean
 
@@ -371,21 +370,8 @@ async def test_questions_and_answers_are_relayed_without_identities(bot: Running
 def debug_log(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[str]]]:
     """``PCMT_LOG_LEVEL=DEBUG`` as ``pcmt-bot run`` configures it; yields a reader of every
     line written so far, and puts the logging set-up back afterwards."""
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers), {
-        name: logging.getLogger(name).level for name in logging.root.manager.loggerDict})
-    logs.configure("DEBUG", secrets=[TOKEN])
-    lines: list[str] = []
-
-    def read() -> list[str]:
-        lines.extend(capsys.readouterr().err.splitlines())
-        return lines
-
-    yield read
-    root.setLevel(saved[0])
-    root.handlers[:] = saved[1]
-    for name, level in saved[2].items():
-        logging.getLogger(name).setLevel(level)
+    with debug_logging(capsys, secrets=[TOKEN]) as read:
+        yield read
 
 
 async def test_no_log_line_at_debug_carries_anything_of_the_reporter_or_the_report(

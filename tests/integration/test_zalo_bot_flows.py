@@ -11,7 +11,6 @@ any identity. A police officer linked in a private Zalo chat works a report by n
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import logs
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo_bot import CHANNEL, ZaloBotChannel
 from bot.conversation.dispatch import Dispatcher
@@ -36,7 +34,7 @@ from tests.conftest import FakeClock
 from tests.fakes.images import CAMERA, SERIAL, jpeg_with_metadata
 from tests.fakes.telegram_api import FakeTelegramServer
 from tests.fakes.zalo_bot_api import FakeZaloBotServer, SentRecord
-from tests.harness import BEN_THANH, TICKET
+from tests.harness import BEN_THANH, TICKET, debug_logging
 from tests.integration import _telegram
 from tests.integration._zalo_bot import TOKEN, RunningZalo, ZaloPerson, options, running_zalo
 
@@ -271,21 +269,8 @@ async def test_an_officer_linked_on_zalo_works_a_report_by_numbers(both: Both) -
 
 @pytest.fixture
 def debug_log(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], list[str]]]:
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers), {
-        name: logging.getLogger(name).level for name in logging.root.manager.loggerDict})
-    logs.configure("DEBUG", secrets=[TOKEN])
-    lines: list[str] = []
-
-    def read() -> list[str]:
-        lines.extend(capsys.readouterr().err.splitlines())
-        return lines
-
-    yield read
-    root.setLevel(saved[0])
-    root.handlers[:] = saved[1]
-    for name, level in saved[2].items():
-        logging.getLogger(name).setLevel(level)
+    with debug_logging(capsys, secrets=[TOKEN]) as read:
+        yield read
 
 
 async def test_no_log_line_at_debug_carries_the_zalo_user_or_the_report(
