@@ -119,6 +119,9 @@ async def button(ctx: Context) -> None:
     if scope is None:
         _not_allowed(ctx)
         return
+    if pressed.action == "later" and pressed.deadline is None:
+        await _later_all(ctx, scope)
+        return
     found = await _deadline(ctx, pressed.deadline)
     if found is None:
         return
@@ -179,6 +182,33 @@ async def _later(ctx: Context, book: Book, rule: Rule, deadline: Deadline, unit:
     await ctx.audit("deadline.later", subject=f"{rule.id}:{deadline.period}", detail=unit)
     ctx.reply(_("deadlines.later_set", title=title, period=period, day=day_label(day)),
               [submitted_option(deadline)])
+
+
+async def _later_all(ctx: Context, scope: Scope) -> None:
+    """"Remind me tomorrow" under a reminder of several deadlines: each one the caller's unit
+    still owes and that is not due today comes back on the next working day."""
+    book = await open_book(ctx.conn)
+    today = local(ctx.now).date()
+    snoozed, day = [], None
+    for rule, deadline in await open_deadlines(ctx.conn, book, ctx.services.settings, today,
+                                               ctx.now):
+        unit = deadlines.unit_of(rule, scope)
+        if unit is None or unit not in deadlines.units(rule, deadline, ctx.services.communes):
+            continue
+        if unit in await store.submissions(ctx.conn, deadline.id, [unit]):
+            continue
+        moved = await deadlines.remind_tomorrow(ctx.conn, deadline, unit, today, book.calendar)
+        if moved is not None:
+            snoozed.append(_("deadlines.later_line", title=rule.title_in(ctx.language),
+                             period=_period(ctx, rule, deadline)))
+            day = moved if day is None else min(day, moved)
+            await ctx.audit("deadline.later", subject=f"{rule.id}:{deadline.period}",
+                            detail=unit)
+    if day is None:
+        ctx.reply(_("deadlines.no_later_all"), [list_option()])
+        return
+    ctx.reply(_("deadlines.later_all_set", day=day_label(day), lines="\n".join(snoozed)),
+              [list_option()])
 
 
 async def _show_missing(ctx: Context, scope: Scope, rule: Rule, deadline: Deadline) -> None:

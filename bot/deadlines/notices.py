@@ -79,16 +79,41 @@ def due_phrase(due: date, today: date, days: Calendar) -> str:
              count=working_days_between(due, today, days))
 
 
-def reminder(rule: Rule, deadline: Deadline, language: str, today: date, days: Calendar,
-             reference: str | None = None) -> Reply:
-    """The reminder to a unit that has not submitted yet."""
-    text = _("deadlines.reminder", title=rule.title_in(language),
-             period=period_label(rule, deadline, reference),
-             due=due_phrase(deadline.due_on, today, days))
-    options = [submitted_option(deadline)]
-    if today < deadline.due_on:
-        options.append(later_option(deadline))
-    return Reply(text, tuple(options))
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A deadline a unit is reminded of."""
+
+    rule: Rule
+    deadline: Deadline
+    reference: str | None = None
+    """A case's reference, opened."""
+
+
+def reminders(dues: Sequence[Due], language: str, today: date, days: Calendar) -> Reply:
+    """The day's reminder to a unit that has not submitted: one deadline with its own two
+    buttons, several in one list with a "Submitted" button each and one "remind me tomorrow"
+    for all of them."""
+    if len(dues) == 1:
+        [one] = dues
+        text = _("deadlines.reminder", title=one.rule.title_in(language),
+                 period=period_label(one.rule, one.deadline, one.reference),
+                 due=due_phrase(one.deadline.due_on, today, days))
+        options = [submitted_option(one.deadline)]
+        if today < one.deadline.due_on:
+            options.append(later_option(one.deadline))
+        return Reply(text, tuple(options))
+    lines, options = [], []
+    for due in dues:
+        title = due.rule.title_in(language)
+        period = period_label(due.rule, due.deadline, due.reference)
+        lines.append(_("deadlines.reminder_line", title=title, period=period,
+                       due=due_phrase(due.deadline.due_on, today, days)))
+        options.append(Option(_("deadlines.button.submit_one", title=title, period=period),
+                              DeadlineButton("done", due.deadline.id).pack()))
+    if any(today < due.deadline.due_on for due in dues):
+        options.append(Option(_("deadlines.button.later"), DeadlineButton("later").pack()))
+    return Reply(_("deadlines.reminders", count=len(dues), lines="\n".join(lines)),
+                 tuple(options))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ above once a deadline is missed.
 On each reminder day (by default three working days before, one before and the due day) and
 each working day of the follow-up after it, at ``PCMT_DEADLINE_REMINDER_TIME`` (moved out of
 the quiet hours), the round of the day is claimed and queued in one transaction: every chat
-linked to a unit that has not submitted gets one message. A round is planned on its own day
+linked to a unit that has not submitted is reminded. A chat owing several deadlines that day
+gets them in one message (the shipped rules put five on the 15th of some months): one message
+a chat a day reads better and queues a sixth of the rows. A round is planned on its own day
 only: after a day the process was down, the next round says the right number of days instead
 of three stale reminders arriving at once.
 
@@ -29,7 +31,7 @@ from bot.conversation.i18n import use_language
 from bot.conversation.messages import Reply
 from bot.conversation.proactive import Queued, push_many
 from bot.deadlines import Book, open_book, open_deadlines, province_of, timing, unit_name, units
-from bot.deadlines.notices import Missing, digest, reminder
+from bot.deadlines.notices import Due, Missing, digest, reminders
 from bot.deadlines.rules import Rule
 from bot.officials import Target, admin_targets, supervisor_targets
 from bot.services import Services
@@ -50,6 +52,9 @@ each minute's tick after the first of the day then costs no statement for them."
 @dataclass(slots=True)
 class Planned:
     reminders: int = 0
+    """Deadlines times chats reminded of them."""
+    messages: int = 0
+    """Reminder messages queued: one a chat, whatever the number of deadlines in it."""
     digests: int = 0
     rounds: list[str] = field(default_factory=list)
     claimed: Claimed = field(default_factory=set)
@@ -57,9 +62,17 @@ class Planned:
 
     def add(self, other: Planned) -> None:
         self.reminders += other.reminders
+        self.messages += other.messages
         self.digests += other.digests
         self.rounds += other.rounds
         self.claimed |= other.claimed
+
+
+@dataclass(frozen=True, slots=True)
+class _Reminded:
+    due: Due
+    unit: str
+    chats: Sequence[Inbox]
 
 
 @dataclass(slots=True)
@@ -73,12 +86,24 @@ class _Round:
     now: datetime
     inboxes: dict[str, dict[str, list[Inbox]]]
     """Linked chats by role and unit, read once a tick and only when a round is planned."""
+    above: dict[str, list[Target]]
+    """Who hears of a province's missed deadlines, read once a tick per province."""
     queued: list[Queued] = field(default_factory=list)
+    """Digests, queued with the round."""
+    reminded: list[_Reminded] = field(default_factory=list)
+    """Reminders, queued with the day's others to the same chat once every round is planned."""
 
     async def chats(self, role: str) -> dict[str, list[Inbox]]:
         if role not in self.inboxes:
             self.inboxes[role] = await store.inboxes_by_unit(self.conn, role)
         return self.inboxes[role]
+
+    async def supervisors(self, province: str) -> list[Target]:
+        if province not in self.above:
+            self.above[province] = (
+                await supervisor_targets(self.conn, province, self.services.settings)
+                if province else admin_targets(self.services.settings))
+        return self.above[province]
 
     def reference(self, deadline: Deadline) -> str | None:
         if deadline.reference is None:
@@ -98,13 +123,15 @@ async def plan(conn: AsyncConnection, services: Services, now: datetime,
     book = await open_book(conn)
     planned = Planned()
     inboxes: dict[str, dict[str, list[Inbox]]] = {}
+    above: dict[str, list[Target]] = {}
+    reminded: list[_Reminded] = []
 
     def round_today(rule: Rule, due: date) -> bool:
         return _round_day(services, book, rule, due, today, now) is not None
 
     for rule, deadline in await open_deadlines(conn, book, services.settings, today, now,
                                                round_today, skip=known):
-        work = _Round(conn, services, book, today, now, inboxes)
+        work = _Round(conn, services, book, today, now, inboxes, above)
         try:
             # One broken rule or case must not hold back every other deadline's round.
             async with conn.begin_nested():
@@ -116,10 +143,41 @@ async def plan(conn: AsyncConnection, services: Services, now: datetime,
             continue
         done.claimed.add((rule.id, deadline.period, today))
         planned.add(done)
-    work = _Round(conn, services, book, today, now, inboxes)
+        reminded += work.reminded
+    work = _Round(conn, services, book, today, now, inboxes, above)
     planned.add(Planned(reminders=await _snoozed(work)))
-    await push_many(conn, services.keyring, work.queued, now=now)
+    reminded += work.reminded
+    queued = _day_messages(reminded, today, book)
+    planned.messages = len(queued)
+    await push_many(conn, services.keyring, queued, now=now)
     return planned
+
+
+def _day_messages(reminded: Sequence[_Reminded], today: date, book: Book) -> list[Queued]:
+    """One message a chat with every deadline it is reminded of today, soonest due first.
+
+    The key names the first deadline's reminder of the unit that day, as a message with
+    that deadline alone would: a chat hears of a deadline once a day, whether from its round
+    or from "remind me tomorrow".
+    """
+    by_chat: dict[int, tuple[Inbox, dict[int, tuple[Due, str]]]] = {}
+    for item in sorted(reminded, key=lambda item: (item.due.deadline.due_on,
+                                                   item.due.deadline.id)):
+        for inbox in item.chats:
+            chat = by_chat.get(inbox.id) or by_chat.setdefault(inbox.id, (inbox, {}))
+            chat[1].setdefault(item.due.deadline.id, (item.due, item.unit))
+    texts: dict[tuple[str, tuple[int, ...]], Reply] = {}  # the same words for most communes
+    day, queued = f":{today:%Y%m%d}:", []
+    for inbox, dues in by_chat.values():
+        words = (inbox.language, tuple(dues))
+        if words not in texts:
+            with use_language(inbox.language):
+                texts[words] = reminders([due for due, _ in dues.values()], inbox.language,
+                                         today, book.calendar)
+        first, (_, unit) = next(iter(dues.items()))
+        queued.append(Queued(inbox.channel, inbox.chat_id, texts[words],
+                             f"dl:{first}:{unit}{day}{inbox.channel}:{inbox.chat_id}"))
+    return queued
 
 
 def _round_day(services: Services, book: Book, rule: Rule, due: date, today: date,
@@ -156,33 +214,26 @@ async def _deadline_round(work: _Round, rule: Rule, deadline: Deadline) -> Plann
 async def _remind(work: _Round, rule: Rule, deadline: Deadline,
                   missing: Sequence[str]) -> int:
     chats = await work.chats(rule.role)
-    texts: dict[str, Reply] = {}  # the same words for every commune: built once a language
-    reference = work.reference(deadline)
+    due = Due(rule, deadline, work.reference(deadline))
     count = 0
     for unit in missing:
-        for inbox in chats.get(unit, ()):
-            if inbox.language not in texts:
-                with use_language(inbox.language):
-                    texts[inbox.language] = reminder(rule, deadline, inbox.language, work.today,
-                                                     work.book.calendar, reference)
-            # One reminder a day per chat, whether from the round or from "remind me".
-            work.queue(inbox, texts[inbox.language],
-                       f"dl:{deadline.id}:{unit}:{work.today:%Y%m%d}")
-            count += 1
+        linked = chats.get(unit)
+        if linked:
+            work.reminded.append(_Reminded(due, unit, linked))
+            count += len(linked)
     return count
 
 
 async def _escalate(work: _Round, rule: Rule, deadline: Deadline, missing: Sequence[str],
                     total: int, first: bool) -> int:
-    index, settings = work.services.communes, work.services.settings
+    index = work.services.communes
     above: dict[str, list[str]] = defaultdict(list)
     for unit in missing:
         above[province_of(rule, unit, index) if rule.role == "officer" else ""].append(unit)
     reference = work.reference(deadline)
     count = 0
     for province, owing in sorted(above.items()):
-        targets = (await supervisor_targets(work.conn, province, settings) if province
-                   else admin_targets(settings))
+        targets = await work.supervisors(province)
         linked = await work.chats(rule.role)
         listed = [Missing(unit_name(rule, unit, index), bool(linked.get(unit))) for unit in owing]
         for target in targets:

@@ -302,21 +302,25 @@ async def test_console_officer_gets_a_shipped_rule_and_the_province_a_missed_one
     supervisor = world.citizen("900")
     await supervisor.say(f"/join {await world.invite('supervisor', '79')}")
 
-    # Monthly, quarterly and yearly statistics are all due Tuesday 15 December 2026.
+    # Monthly, quarterly and yearly statistics are all due Tuesday 15 December 2026: one
+    # message names the three, with a "Submitted" for each and one "remind me tomorrow".
     world.at("2026-12-10 08:00")
     await world.tick()
-    reminders = (await world.delivered())["officer-1"]
-    assert len(reminders) == 3 and all("15/12/2026" in r.text for r in reminders)
-    monthly = next(r for r in reminders if "ma túy tháng" in r.text)
-    number = monthly.first_number + [o.data for o in monthly.options].index(
-        option(monthly, "dl:done:"))
+    [reminder] = (await world.delivered())["officer-1"]
+    assert "còn 3 báo cáo chưa nộp" in reminder.text and reminder.text.count("15/12/2026") == 3
+    labels = [o.label for o in reminder.options]
+    assert labels[-1] == "⏰ Nhắc tôi ngày mai" and len(labels) == 4
+    monthly = next(o for o in reminder.options if "ma túy tháng" in o.label)
+    assert monthly.label.startswith("✅ Đã nộp: ")
+    number = reminder.first_number + list(reminder.options).index(monthly)
     [recorded] = await officer.say(str(number))
     assert "Đã ghi nhận: Báo cáo thống kê số liệu ma túy tháng" in recorded.text
 
     world.at("2026-12-15 08:00")
     await world.tick()
-    due_today = (await world.delivered())["officer-1"]
-    assert len(due_today) == 2 and not any("ma túy tháng" in r.text for r in due_today)
+    [due_today] = (await world.delivered())["officer-1"]
+    assert "còn 2 báo cáo chưa nộp" in due_today.text and "ma túy tháng" not in due_today.text
+    assert "dl:later" not in [o.data for o in due_today.options]  # both are due today
     world.at("2026-12-16 08:00")
     await world.tick()
     missed = [r.text for r in (await world.delivered())["900"]]
@@ -344,3 +348,24 @@ async def test_the_running_app_plans_what_is_due_as_it_starts(settings: Settings
             await asyncio.sleep(0.05)
         [(chat, reminder)] = console.sent
     assert chat == "officer-1" and "Báo cáo thống kê tháng" in reminder.text
+
+
+async def test_remind_me_tomorrow_under_several_deadlines_moves_each_of_them(
+        store: Store, services: Services, clock: FakeClock) -> None:
+    world = await DeadlineWorld.build(store, services, clock)
+    async with world.store.transaction() as conn:
+        await ensure_defaults(conn, places_of(*commune_list()), clock())
+    world.channels = [RecordingChannel("telegram")]
+    officer = await world.join("501", "officer", BEN_THANH)
+    world.at("2026-12-10 08:00")
+    await world.tick()
+    [reminder] = (await world.delivered())["501"]
+    [later] = await officer.press(option(reminder, "dl:later"))
+    assert "Thứ Sáu 11/12/2026" in later.text and later.text.count("\n• ") == 3
+    world.at("2026-12-11 08:00")
+    await world.tick()
+    [again] = (await world.delivered())["501"]
+    assert "còn 3 báo cáo chưa nộp" in again.text
+    world.at("2026-12-15 09:00")  # due today: nothing left to move
+    [no_later] = await officer.press(option(reminder, "dl:later"))
+    assert "mỗi ngày làm việc" in no_later.text
