@@ -183,7 +183,7 @@ async def submissions(conn: AsyncConnection, deadline_id: int,
 async def submitted_units(conn: AsyncConnection, deadline_id: int) -> set[str]:
     rows = await conn.execute(select(deadline_submissions.c.unit).where(
         deadline_submissions.c.deadline_id == deadline_id))
-    return set(rows.scalars())
+    return set(rows.scalars().all())  # fetched at once: a planning tick reads ~3,000 a round
 
 
 async def submit_many(conn: AsyncConnection, deadline_id: int, units: Iterable[str], *, by: str,
@@ -216,10 +216,10 @@ async def take_snoozes(conn: AsyncConnection, day: date) -> list[tuple[int, str]
 async def inboxes_by_unit(conn: AsyncConnection, role: str) -> dict[str, list[Inbox]]:
     """Every active inbox of ``role``, by commune (officers) or province (supervisors)."""
     unit = inboxes.c.commune_code if role == "officer" else inboxes.c.province_code
-    rows = await conn.execute(select(inboxes).where(
+    fields = [inboxes.c[name] for name in Inbox.__slots__]
+    rows = await conn.execute(select(unit, *fields).where(
         inboxes.c.role == role, inboxes.c.active.is_(True)).order_by(unit, inboxes.c.id))
     found: dict[str, list[Inbox]] = defaultdict(list)
-    for row in rows:
-        inbox = Inbox(*(getattr(row, name) for name in Inbox.__slots__))
-        found[str(getattr(row, unit.name))].append(inbox)
+    for code, *values in rows.all():  # fetched at once: read every planning tick
+        found[str(code)].append(Inbox(*values))
     return found
