@@ -8,7 +8,7 @@ officer submits for their own commune, a supervisor for their province.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot import deadlines
 from bot.clock import local
@@ -16,6 +16,7 @@ from bot.conversation.flows import Flow
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import ChatKind, Option
 from bot.conversation.routing import Context, Router
+from bot.conversation.validators import Date, Invalid
 from bot.deadlines import Book, Standing, open_book, open_deadlines
 from bot.deadlines.notices import (
     DeadlineButton,
@@ -265,10 +266,30 @@ async def positive_command(ctx: Context) -> None:
         await _begin_case(ctx)
 
 
+def _tested_on(ctx: Context, words: list[str]) -> tuple[list[str], date | None]:
+    """A test date typed after the reference (a test read yesterday is recorded today), or
+    today; None when the date is in the future or older than the follow-up window."""
+    today = local(ctx.now).date()
+    if len(words) < 2:
+        return words, today
+    try:
+        day = Date().parse(words[-1])
+    except Invalid:
+        return words, today
+    oldest = today - timedelta(days=ctx.services.settings.deadline_follow_up_days)
+    return words[:-1], day if oldest <= day <= today else None
+
+
 async def _record_case(ctx: Context, typed: str) -> None:
-    reference = " ".join(typed.split())
+    words, tested_on = _tested_on(ctx, typed.split())
+    reference = " ".join(words)
     if not reference or len(reference) > MAX_REFERENCE:
         ctx.note(_("deadlines.case_reference_bad", limit=MAX_REFERENCE))
+        await _begin_case(ctx)
+        return
+    if tested_on is None:
+        ctx.note(_("deadlines.case_date_bad",
+                   days=ctx.services.settings.deadline_follow_up_days))
         await _begin_case(ctx)
         return
     ctx.finish()
@@ -277,17 +298,17 @@ async def _record_case(ctx: Context, typed: str) -> None:
         ctx.reply(_("deadlines.case_officers_only"), [list_option()])
         return
     assert scope.commune_code is not None and scope.province_code is not None
-    book, today = await open_book(ctx.conn), local(ctx.now).date()
+    book = await open_book(ctx.conn)
     started = await deadlines.record_case(
         ctx.conn, book, scope.commune_code, scope.province_code,
-        reference=ctx.services.seal(reference), tested_on=today, now=ctx.now)
+        reference=ctx.services.seal(reference), tested_on=tested_on, now=ctx.now)
     await ctx.audit("deadline.case", subject=scope.commune_code, detail=str(len(started)))
     if not started:
         ctx.reply(_("deadlines.case_no_rule"), [list_option()])
         return
-    lines = [_("deadlines.case_recorded", reference=reference, day=day_label(today))]
+    lines = [_("deadlines.case_recorded", reference=reference, day=day_label(tested_on))]
     lines += [_("deadlines.case_due", title=rule.title_in(ctx.language),
                 due=day_label(deadline.due_on),
-                count=working_days_between(today, deadline.due_on, book.calendar))
+                count=working_days_between(tested_on, deadline.due_on, book.calendar))
               for rule, deadline in started]
     ctx.reply("\n".join(lines), [list_option()])

@@ -274,6 +274,29 @@ working_days = 3
     assert "Chỉ cán bộ" in (await citizen.say("/positive HS-1"))[-1].text
 
 
+async def test_a_positive_test_read_days_ago_counts_from_its_own_date(
+        world: DeadlineWorld) -> None:
+    await world.load(RULES + """
+[[rule]]
+id = "decision"
+kind = "case"
+title.vi = "Quyết định quản lý"
+title.en = "Management decision"
+role = "officer"
+event = "positive_test"
+working_days = 3
+""")
+    officer = await world.join("501", "officer", BEN_THANH)
+    world.at("2026-11-25 10:00")
+    [recorded] = await officer.say("/positive HS 7 20/11/2026")
+    assert "hồ sơ HS 7 ngày Thứ Sáu 20/11/2026" in recorded.text
+    assert "hạn Thứ Năm 26/11/2026" in recorded.text
+    future = await officer.say("/positive HS-8 01/12/2026")
+    assert "trong 30 ngày qua" in future[0].text and "mã hồ sơ" in future[-1].text
+    [typed] = await officer.say("HS-8")  # the flow asks again; a plain reference is today
+    assert "HS-8 ngày Thứ Tư 25/11/2026" in typed.text
+
+
 async def test_a_commune_without_officers_shows_in_the_province_overview(
         world: DeadlineWorld) -> None:
     supervisor = await world.join("900", "supervisor", "79")
