@@ -68,7 +68,7 @@ class Planned:
         self.claimed |= other.claimed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a year plans 1.5 million, and frozen init costs double
 class _Reminded:
     due: Due
     unit: str
@@ -161,23 +161,30 @@ def _day_messages(reminded: Sequence[_Reminded], today: date, book: Book) -> lis
     or from "remind me tomorrow".
     """
     by_chat: dict[int, tuple[Inbox, dict[int, tuple[Due, str]]]] = {}
-    for item in sorted(reminded, key=lambda item: (item.due.deadline.due_on,
-                                                   item.due.deadline.id)):
+    for item in sorted(reminded, key=_soonest):
+        deadline, entry = item.due.deadline.id, (item.due, item.unit)
         for inbox in item.chats:
-            chat = by_chat.get(inbox.id) or by_chat.setdefault(inbox.id, (inbox, {}))
-            chat[1].setdefault(item.due.deadline.id, (item.due, item.unit))
+            chat = by_chat.get(inbox.id)
+            if chat is None:
+                chat = by_chat[inbox.id] = (inbox, {})
+            chat[1].setdefault(deadline, entry)
     texts: dict[tuple[str, tuple[int, ...]], Reply] = {}  # the same words for most communes
     day, queued = f":{today:%Y%m%d}:", []
     for inbox, dues in by_chat.values():
         words = (inbox.language, tuple(dues))
-        if words not in texts:
+        text = texts.get(words)
+        if text is None:
             with use_language(inbox.language):
-                texts[words] = reminders([due for due, _ in dues.values()], inbox.language,
-                                         today, book.calendar)
-        first, (_, unit) = next(iter(dues.items()))
-        queued.append(Queued(inbox.channel, inbox.chat_id, texts[words],
-                             f"dl:{first}:{unit}{day}{inbox.channel}:{inbox.chat_id}"))
+                text = texts[words] = reminders([due for due, _ in dues.values()],
+                                                inbox.language, today, book.calendar)
+        first = words[1][0]
+        queued.append(Queued(inbox.channel, inbox.chat_id, text,
+                             f"dl:{first}:{dues[first][1]}{day}{inbox.channel}:{inbox.chat_id}"))
     return queued
+
+
+def _soonest(item: _Reminded) -> tuple[date, int]:
+    return item.due.deadline.due_on, item.due.deadline.id
 
 
 def _round_day(services: Services, book: Book, rule: Rule, due: date, today: date,
@@ -201,8 +208,7 @@ async def _deadline_round(work: _Round, rule: Rule, deadline: Deadline) -> Plann
                                                   work.now):
         return planned
     owing = units(rule, deadline, work.services.communes)
-    done = await store.submitted_units(work.conn, deadline.id)
-    missing = [unit for unit in owing if unit not in done]
+    missing = await store.unsubmitted(work.conn, deadline.id, owing)
     planned.reminders += await _remind(work, rule, deadline, missing)
     planned.rounds.append(f"{rule.id}:{deadline.period}:{kind}")
     if kind == ESCALATE and missing:
