@@ -8,9 +8,14 @@ police card) are stored sealed and opened only at the moment of use.
 
 from __future__ import annotations
 
+import base64
+
 from bot.security.privacy import Keyring
 
 SEALED = "sealed:"
+_BASE64 = "~"
+"""After :data:`SEALED`, marks base64 (a hex digit never starts the older hex form). A year
+of deadline reminders queues some 600,000 sealed payloads: base64 writes a third less than hex."""
 
 
 class Pseudonyms:
@@ -29,11 +34,16 @@ class Pseudonyms:
 
 
 def seal_at_rest(keyring: Keyring, value: str) -> str:
-    return SEALED + keyring.seal_text(value, purpose="handle").hex()
+    token = base64.b64encode(keyring.seal_text(value, purpose="handle")).decode("ascii")
+    return f"{SEALED}{_BASE64}{token}"
 
 
 def open_at_rest(keyring: Keyring, stored: str) -> str:
-    """The value behind ``stored``; values that were never sealed come back unchanged."""
+    """The value behind ``stored``; values that were never sealed come back unchanged, and
+    values sealed in hex before base64 open as well."""
     if not stored.startswith(SEALED):
         return stored
-    return keyring.open_text(bytes.fromhex(stored[len(SEALED):]), purpose="handle")
+    body = stored[len(SEALED):]
+    token = (base64.b64decode(body[1:], validate=True) if body.startswith(_BASE64)
+             else bytes.fromhex(body))
+    return keyring.open_text(token, purpose="handle")

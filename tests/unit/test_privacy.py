@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
 from bot.errors import ImageRejected, PrivacyError
+from bot.security.identity import SEALED, open_at_rest, seal_at_rest
 from bot.security.privacy import (
     CALLBACK_LIMIT,
     TICKET_ALPHABET,
@@ -104,6 +105,16 @@ def test_seal_round_trip(purpose: Purpose) -> None:
     assert token[0] == 1
     assert KEYRING.open(token, purpose=purpose,
                         associated=b"K7F3-9QMX-T2M4") == b"synthetic report text"
+
+
+def test_values_sealed_at_rest_open_in_base64_and_in_the_older_hex() -> None:
+    stored = seal_at_rest(KEYRING, "synthetic chat 42")
+    older = SEALED + KEYRING.seal_text("synthetic chat 42", purpose="handle").hex()
+    assert stored.startswith(SEALED) and len(stored) < len(older)
+    assert open_at_rest(KEYRING, stored) == open_at_rest(KEYRING, older) == "synthetic chat 42"
+    assert open_at_rest(KEYRING, "plain") == "plain"
+    with pytest.raises(PrivacyError):
+        open_at_rest(OTHER, stored)
 
 
 def test_seal_uses_a_fresh_nonce_each_time() -> None:
