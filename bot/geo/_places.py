@@ -19,7 +19,7 @@ _KINDS = {"xã": "xa", "phường": "phuong", "đặc khu": "dac_khu"}
 _MARKERS: dict[str, str | None] = {
     "xa": "xa", "x": "xa", "phuong": "phuong", "p": "phuong", "ph": "phuong", "f": "phuong",
     "dk": "dac_khu", "dac khu": "dac_khu", "thi tran": None, "tt": None,
-    "thi xa": None, "tx": None,
+    "thi xa": None, "tx": None, "thanh pho": None,
     "phuog": "phuong", "phuon": "phuong", "phuogn": "phuong", "phuongg": "phuong",
 }
 _GLUED_MARKER = re.compile(r"^(p|f|x|ph|q|quan)0*(\d+)$")  # "p1", "q1"; "p.01" folds to "p 01"
@@ -88,6 +88,7 @@ class Commune:
 class Candidate:
     commune: Commune
     score: float
+    old: str | None = None  # the pre-2025 unit the query named, when that is what matched
 
 
 def load_communes() -> tuple[list[Province], list[Commune]]:
