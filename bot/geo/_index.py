@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
 
 from bot.geo._old import OldUnits
 from bot.geo._places import (
@@ -22,6 +21,7 @@ from bot.geo._places import (
     _accented,
     _core,
     _search_tokens,
+    _typo,
 )
 from bot.text import fold
 
@@ -108,22 +108,6 @@ class _Keys:
             score = 70.0 + 25.0 * len(text) / len(key)
             for index, weight in owners:
                 yield index, score * weight / 100.0
-
-
-def _typo(text: str, name: str) -> bool:
-    """Whether ``text`` is ``name`` mistyped: one word off by an edit or a swap (two in a long
-    word), or a space missing or added. Two words wrong is another name: "khong ton" is not
-    "Hồng Sơn"."""
-    words, names = text.split(), name.split()
-    if len(words) != len(names):
-        return OSA.distance(text.replace(" ", ""), name.replace(" ", "")) <= 1
-    wrong = [(word, part) for word, part in zip(words, names, strict=True) if word != part]
-    if len(wrong) > 1:
-        return False
-    if not wrong:
-        return True
-    word, part = wrong[0]
-    return OSA.distance(word, part) <= (1 if min(len(word), len(part)) <= 4 else 2)
 
 
 class CommuneIndex:
@@ -222,8 +206,9 @@ class CommuneIndex:
         if not text or len(text) > MAX_QUERY_CHARS or limit <= 0:
             return []
         query = self._parse(text)
-        if not query.tokens or len(query.tokens) > _MAX_QUERY_TOKENS:
-            return []
+        if (not query.tokens or len(query.tokens) > _MAX_QUERY_TOKENS
+                or all(token.isdigit() for token in query.tokens)):
+            return []  # a number alone is a house or a hamlet, not a commune
         best: dict[int, float] = {}
         for window in self._windows(query):
             key = " ".join(query.tokens[window.start:window.end])

@@ -17,17 +17,20 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.geo._places import _search_tokens
+from bot.geo._places import _search_tokens, _typo
 
 DATA_FILE = Path(__file__).with_name("old_units_2025.tsv")
 
 # Kind words before an old district's or an old commune's name, folded and as search tokens.
 _DISTRICT_KINDS = {"quan", "q", "huyen", "h", "thi xa", "tx", "thanh pho", "tp", "t p"}
 _WARD_KINDS = {"phuong", "p", "f", "ph", "xa", "x", "thi tran", "tt"}
-_KIND_PREFIXES = ("Quận ", "Huyện ", "Thị xã ", "Thành phố ", "Phường ", "Xã ", "Thị trấn ")
+_KIND_PREFIXES = ("Quận ", "Huyện ", "Thị xã ", "Thành phố ", "Phường ", "Xã ", "Thị trấn ",
+                  "Tỉnh ")
 
 _MAX_NAME_TOKENS = 5
-_FUZZY_CUTOFF = 80.0
+_FUZZY_CUTOFF = 70.0
+_TYPO_SCORE = 97.0
+_OTHER_OLD_PROVINCE_PENALTY = 3.0  # "Huyện Châu Thành, Trà Vinh", not the one of Bến Tre
 _NOISE_PENALTY = 3.0
 _MAX_NOISE_PENALTY = 20.0
 _OTHER_PROVINCE_PENALTY = 15.0
@@ -55,6 +58,7 @@ class OldMatch:
 class _District:
     name: str
     province: str  # old province name
+    province_key: str  # its folded name between spaces, to find among the query's words
     provinces: frozenset[str]  # today's province codes its communes lie in
     codes: tuple[str, ...]  # today's communes, in the order of the conversion
     wards: tuple[int, ...]
@@ -116,8 +120,9 @@ class OldUnits:
         for position, (name, province_code) in enumerate(districts.values()):
             ids = tuple(members.get(position, ()))
             codes = tuple(dict.fromkeys(c for i in ids for c in self._wards[i].codes))
+            province = provinces.get(province_code, "")
             self._districts.append(_District(
-                name, provinces.get(province_code, ""),
+                name, province, f" {_core_tokens(province)} ",
                 frozenset(province_of[c] for c in codes), codes, ids))
         self._ward_keys: dict[str, list[int]] = {}
         for index, ward in enumerate(self._wards):
@@ -180,8 +185,7 @@ class OldUnits:
             for position in district.ids:
                 place = self._districts[position]
                 base = _DISTRICT_MARKED if district.marked < district.start else _DISTRICT_UNMARKED
-                if provinces is not None and not place.provinces & provinces:
-                    base -= _OTHER_PROVINCE_PENALTY
+                base -= self._province_penalty(place, tokens, provinces, skip)
                 covered = set(range(district.marked, district.end)) | skip
                 found.append(OldMatch(place.codes, base - self._noise(tokens, covered),
                                       f"{place.name}, {place.province}"))
@@ -191,8 +195,7 @@ class OldUnits:
                   provinces: frozenset[str] | None, skip: frozenset[int]) -> Iterable[OldMatch]:
         """The old commune named beside a named district, exactly or with a typo."""
         unit = self._districts[position]
-        penalty = (0.0 if provinces is None or unit.provinces & provinces
-                   else _OTHER_PROVINCE_PENALTY)
+        penalty = self._province_penalty(unit, tokens, provinces, skip)
         rest = [i for i in range(len(tokens))
                 if (i < district.marked or i >= district.end) and i not in skip]
         cores = {self._ward_cores[i]: i for i in unit.wards}
@@ -205,14 +208,20 @@ class OldUnits:
                 kind = _kind_before(tokens, start, _WARD_KINDS)
                 kind = max(kind, run[0])
                 text = " ".join(tokens[start:last])
-                hit = process.extractOne(text, names, scorer=fuzz.ratio, processor=None,
-                                         score_cutoff=_FUZZY_CUTOFF)
-                if hit is None or (text.isdigit() and kind == start) or (
-                        hit[0].isdigit() and hit[0] != text):
+                if text in cores:
+                    name, score = text, _WARD_IN_DISTRICT
+                elif any(word.isdigit() for word in tokens[start:last]):
+                    continue  # "phường 11" is not "Phường 1" mistyped
+                else:
+                    name = next((n for n, _s, _i in process.extract(
+                        text, names, scorer=fuzz.ratio, processor=None,
+                        score_cutoff=_FUZZY_CUTOFF, limit=5) if _typo(text, n)), "")
+                    score = _TYPO_SCORE
+                if not name or (text.isdigit() and kind == start):
                     continue
                 covered = set(range(kind, last)) | set(range(district.marked, district.end)) | skip
-                index = cores[hit[0]]
-                score = _WARD_IN_DISTRICT * hit[1] / 100.0 - penalty
+                index = cores[name]
+                score -= penalty
                 yield OldMatch(self._wards[index].codes, score - self._noise(tokens, covered),
                                self.full_name(index))
 
@@ -255,6 +264,16 @@ class OldUnits:
                     continue  # the province itself ("Bến Tre") is not its old town
                 found.append(_Mention(start, end, marked, tuple(ids)))
         return found
+
+    @staticmethod
+    def _province_penalty(district: _District, tokens: list[str],
+                          provinces: frozenset[str] | None, skip: frozenset[int]) -> float:
+        if provinces is None:
+            return 0.0
+        if not district.provinces & provinces:
+            return _OTHER_PROVINCE_PENALTY
+        said = " " + " ".join(tokens[i] for i in sorted(skip)) + " "
+        return 0.0 if district.province_key in said else _OTHER_OLD_PROVINCE_PENALTY
 
     @staticmethod
     def _noise(tokens: list[str], covered: set[int] | frozenset[int]) -> float:

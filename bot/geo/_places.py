@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from rapidfuzz.distance import OSA
 from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
 
 from bot.text import fold
@@ -143,3 +144,17 @@ def _search_tokens(text: str) -> list[str]:
     return out
 
 
+def _typo(text: str, name: str) -> bool:
+    """Whether ``text`` is ``name`` mistyped: one word off by an edit or a swap (two in a long
+    word), or a space missing or added. Two words wrong is another name: "khong ton" is not
+    "Hồng Sơn"."""
+    words, names = text.split(), name.split()
+    if len(words) != len(names):
+        return OSA.distance(text.replace(" ", ""), name.replace(" ", "")) <= 1
+    wrong = [(word, part) for word, part in zip(words, names, strict=True) if word != part]
+    if len(wrong) > 1:
+        return False
+    if not wrong:
+        return True
+    word, part = wrong[0]
+    return OSA.distance(word, part) <= (1 if min(len(word), len(part)) <= 4 else 2)
