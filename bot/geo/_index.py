@@ -176,14 +176,23 @@ class CommuneIndex:
                  if c.province_code == province_code]
         return [c for _core_name, c in sorted(found, key=lambda pair: (pair[0], pair[1].name))]
 
-    def search_provinces(self, text: str, limit: int = 5) -> list[Province]:
-        """Provinces by full, short or former name; prefixes while typing; then small typos."""
+    def provinces_named(self, text: str) -> list[Province]:
+        """The provinces ``text`` names and nothing else ("hcm", "TP HCM", "ho chi minh",
+        "Bình Dương"); two for "dn" (Đà Nẵng, Đồng Nai), none when it says more."""
+        codes = self._aliases.get(self._province_query(text), frozenset())
+        return [self._province_by_code[code] for code in sorted(codes)]
+
+    @staticmethod
+    def _province_query(text: str) -> str:
         words = fold(text[:MAX_QUERY_CHARS]).split()
         for size in (2, 1):
             if " ".join(words[:size]) in _PROVINCE_PREFIXES:
-                words = words[size:]
-                break
-        query = " ".join(words)
+                return " ".join(words[size:])
+        return " ".join(words)
+
+    def search_provinces(self, text: str, limit: int = 5) -> list[Province]:
+        """Provinces by full, short or former name; prefixes while typing; then small typos."""
+        query = self._province_query(text)
         if not query:
             return []
         ranked: list[str] = sorted(self._aliases.get(query, ()))
