@@ -315,10 +315,12 @@ def _communes_search(words: list[str], limit: int, as_json: bool) -> None:
         candidates = index.search(line.rstrip("\n"), limit=limit)
         if as_json:
             print(json.dumps([{"code": c.commune.code, "name": c.commune.name,
-                               "province": c.commune.province_name, "score": round(c.score, 2)}
-                              for c in candidates], ensure_ascii=False), flush=True)
+                               "province": c.commune.province_name, "score": round(c.score, 2),
+                               "old": c.old} for c in candidates],
+                             ensure_ascii=False), flush=True)
         else:
             print("; ".join(f"{c.commune.code} {c.commune.name}, {c.commune.province_name}"
+                            + (f" (before 2025: {c.old})" if c.old else "")
                             for c in candidates) or "-", flush=True)
 
 

@@ -105,7 +105,9 @@ async def join(ctx: Context) -> None:
                                     keyring=services.keyring, settings=services.settings,
                                     communes=services.communes, now=ctx.now)
     scope = Scope(joined.role, joined.commune_code, joined.province_code)
-    lines = [_("officer.joined", place=_scope_name(ctx, scope))]
+    hours = f"{services.settings.report_ack_hours:g}"
+    lines = [_("officer.joined" if joined.role == "officer" else "supervisor.joined",
+               place=_scope_name(ctx, scope), hours=hours)]
     if delivered:
         lines.append(_("officer.join_delivered", count=delivered))
     ctx.reply("\n".join(lines), [Option(_("menu.reports"), "reports")])
@@ -371,7 +373,7 @@ async def _text_received(ctx: Context, flow: str, typed: str) -> None:
                                            body=seal_text(keyring, report.ticket, text),
                                            now=ctx.now)
     await relay_to_reporter(ctx.conn, report, keyring=keyring, text_id="reporter.question",
-                            dedupe=f"msg:{message_id}", now=ctx.now, question=text)
+                            dedupe=f"msg:{message_id}", now=ctx.now, answer=True, question=text)
     await ctx.audit("report.question", subject=report.ticket)
     ctx.reply(_("officer.asked", ticket=report.ticket), back)
 

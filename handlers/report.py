@@ -2,9 +2,11 @@
 
 Eight messages or taps from the menu to a ticket when nothing optional is used: menu, category,
 commune typed, commune picked, where and when, description, follow-up choice (which also ends
-the photo step), confirm. Nothing here stores who the reporter is: abuse limits count by a
-keyed alias, the way back for police questions is a sealed reply handle, and only if the
-reporter accepts follow-up. What makes a draft a report is :mod:`bot.reports.filing`.
+the photo step), confirm. The commune can be typed the way people still say it, with the
+district of before the 2025 reform; every step that takes text also offers Back and Cancel.
+Nothing here stores who the reporter is: abuse limits count by a keyed alias, the way back for
+police questions is a sealed reply handle, and only if the reporter accepts follow-up. What makes
+a draft a report is :mod:`bot.reports.filing`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from bot.conversation.flows import Flow, Interrupt
 from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import Option
 from bot.conversation.routing import Context, Router
-from bot.conversation.validators import Text, YesNo
-from bot.geo import Candidate
+from bot.conversation.validators import Invalid, Text, YesNo
+from bot.geo import Candidate, Province
 from bot.reports import (
     CATEGORIES,
     MAX_TEXT,
@@ -35,8 +37,15 @@ from handlers.start import resume_kept, show_menu
 router = Router("report")
 
 MAX_PHOTOS = 5
-COMMUNE_CHOICES = 30
+COMMUNE_CHOICES = 40  # an old district's communes, all of them; the list is paged
 EDITABLE = ("category", "commune", "where", "description")
+MIN_DESCRIPTION_WORDS = 3
+# What each text step goes back to.
+BACK = {"commune": "category", "where": "commune", "description": "where"}
+# Said at the photo step: no photo, which answers nothing about follow-up yet.
+_NO_PHOTO = frozenset({"khong co anh", "khong anh", "ko co anh", "k co anh", "khong co hinh",
+                       "khong chup anh", "khong co", "bo qua", "no photo", "no photos",
+                       "no picture", "no pictures", "skip", "none"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,29 +97,85 @@ def _by_province() -> Option:
     return Option(_("report.by_province"), _button("provs"), keep=True)
 
 
+def _back_and_cancel(step: str) -> list[Option]:
+    return [Option(_("report.back"), _button("back", BACK[step]), keep=True),
+            Option(_("report.cancel"), _button("cancel"), keep=True)]
+
+
 @FLOW.step("commune", fills="commune")
 def ask_commune(ctx: Context) -> None:
     assert ctx.state is not None
     province = ctx.state.data.get("province")
     if province is not None:
-        ctx.reply(_("report.ask_commune_in_province"), [_by_province()])
+        name = next((p.name for p in ctx.services.communes.provinces() if p.code == province), "")
+        ctx.reply(_("report.ask_commune_in_province", province=name),
+                  [_by_province(), *_back_and_cancel("commune")])
     else:
-        ctx.reply(_("report.ask_commune"), [_by_province()])
+        ctx.reply(_("report.ask_commune"), [_by_province(), *_back_and_cancel("commune")])
 
 
 @FLOW.on_text("commune")
 async def commune_typed(ctx: Context, text: str) -> None:
     assert ctx.state is not None
+    data = ctx.state.data
     index = ctx.services.communes
-    candidates = index.search(text, limit=COMMUNE_CHOICES,
-                              province_code=ctx.state.data.get("province"))
-    if not candidates:
-        ctx.reply(_("report.commune_not_found"), [_by_province()])
+    if data.get("picking_province"):
+        _province_typed(ctx, text)
         return
-    prompt = (_("report.commune_ambiguous") if index.is_ambiguous(candidates)
-              else _("report.commune_pick"))
+    named = index.provinces_named(text)
+    if named and "province" not in data:
+        _province_typed(ctx, text)  # "hcm", "ho chi minh": the province, not a commune
+        return
+    candidates = index.search(text, limit=COMMUNE_CHOICES, province_code=data.get("province"))
+    if not candidates:
+        ctx.reply(_("report.commune_not_found"),
+                  [_by_province(), *_back_and_cancel("commune")])
+        return
+    old = candidates[0].old
+    if old is not None and all(c.old == old for c in candidates):
+        prompt = (_("report.commune_old_one", old=old) if len(candidates) == 1
+                  else _("report.commune_old_split", old=old, count=len(candidates)))
+    elif index.is_ambiguous(candidates):
+        prompt = _("report.commune_ambiguous")
+    else:
+        prompt = _("report.commune_pick")
     ctx.reply(prompt, [*(Option(_place_label(c), _button("com", c.commune.code))
-                         for c in candidates), _by_province()])
+                         for c in candidates), _by_province(), *_back_and_cancel("commune")])
+
+
+def _province_typed(ctx: Context, text: str) -> None:
+    """The province step, typed: a name or a short form picks it; a typo offers the closest."""
+    assert ctx.state is not None
+    index = ctx.services.communes
+    named = index.provinces_named(text)
+    if len(named) == 1:
+        _choose_province(ctx, named[0].code)
+        return
+    found = named or index.search_provinces(text)
+    if found:
+        ctx.reply(_("report.pick_province"),
+                  [*(Option(p.name, _button("prov", p.code)) for p in found), _by_province()])
+    else:
+        _province_list(ctx, _("report.province_not_found"))
+
+
+def _province_list(ctx: Context, text: str) -> None:
+    assert ctx.state is not None
+    ctx.goto("commune")
+    ctx.state.data["picking_province"] = True
+    provinces: list[Province] = sorted(ctx.services.communes.provinces(),
+                                       key=lambda p: fold(p.name))
+    ctx.reply(text, [*(Option(p.name, _button("prov", p.code)) for p in provinces),
+                     *_back_and_cancel("commune")])
+
+
+def _choose_province(ctx: Context, code: str) -> None:
+    assert ctx.state is not None
+    data = ctx.state.data
+    data["province"] = code
+    data.pop("picking_province", None)
+    data.pop("commune", None)
+    FLOW.ask(ctx, "commune")
 
 
 def _place_label(candidate: Candidate) -> str:
@@ -119,12 +184,13 @@ def _place_label(candidate: Candidate) -> str:
 
 @FLOW.step("where", fills="where", validate=Text(2, MAX_TEXT))
 def ask_where(ctx: Context) -> None:
-    ctx.reply(_("report.ask_where"))
+    ctx.reply(_("report.ask_where"), _back_and_cancel("where"))
 
 
-@FLOW.step("description", fills="description", validate=Text(5, MAX_TEXT))
+@FLOW.step("description", fills="description",
+           validate=Text(5, MAX_TEXT, min_words=MIN_DESCRIPTION_WORDS))
 def ask_description(ctx: Context) -> None:
-    ctx.reply(_("report.ask_description"))
+    ctx.reply(_("report.ask_description"), _back_and_cancel("description"))
 
 
 @FLOW.on_text("where")
@@ -135,7 +201,19 @@ async def text_typed(ctx: Context, text: str) -> None:
     FLOW.advance(ctx)
 
 
-@FLOW.step("photos", fills="follow_up", validate=YesNo())
+class _Consent:
+    """Yes or no to follow-up; "no photo" (None) answers only the photo half of the step."""
+
+    def parse(self, text: str) -> bool | None:
+        if fold(text).strip(" .!?") in _NO_PHOTO:
+            return None
+        try:
+            return YesNo().parse(text)
+        except Invalid:
+            raise Invalid(_("report.consent_yes_no")) from None
+
+
+@FLOW.step("photos", fills="follow_up", validate=_Consent())
 def ask_photos(ctx: Context) -> None:
     ctx.reply(_("report.ask_photos", limit=MAX_PHOTOS), _follow_up_options())
 
@@ -146,8 +224,11 @@ def _follow_up_options() -> list[Option]:
 
 
 @FLOW.on_text("photos")
-async def consent_typed(ctx: Context, accepted: bool) -> None:
+async def consent_typed(ctx: Context, accepted: bool | None) -> None:
     assert ctx.state is not None
+    if accepted is None:
+        ctx.reply(_("report.no_photo_then_consent"), _follow_up_options())
+        return
     ctx.state.data["follow_up"] = accepted
     FLOW.advance(ctx)
 
@@ -213,14 +294,12 @@ async def pressed(ctx: Context) -> None:
         data["commune"] = value
         FLOW.advance(ctx)
     elif action == "provs":
-        ctx.goto("commune")
-        provinces = sorted(ctx.services.communes.provinces(), key=lambda p: fold(p.name))
-        ctx.reply(_("report.pick_province"),
-                  [Option(p.name, _button("prov", p.code)) for p in provinces])
+        _province_list(ctx, _("report.pick_province_or_type"))
     elif action == "prov" and any(p.code == value for p in ctx.services.communes.provinces()):
-        data["province"] = value
-        data.pop("commune", None)
-        FLOW.ask(ctx, "commune")
+        _choose_province(ctx, value)
+    elif action == "back" and value in BACK.values():
+        data.pop("picking_province", None)
+        FLOW.ask(ctx, value)
     elif action == "fu" and value in ("yes", "no"):
         data["follow_up"] = value == "yes"
         FLOW.advance(ctx)

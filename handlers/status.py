@@ -166,8 +166,10 @@ async def follow_up_typed(ctx: Context, text: str) -> None:
                                            body=seal_text(keyring, ticket, text), now=ctx.now)
     if kind == "answer":
         await reports.mark_questions_answered(ctx.conn, report.id)
+    # Worded as the report's thread lists it: an answer is an answer everywhere.
     await notify(ctx.conn, report, keyring=keyring, settings=ctx.services.settings,
-                 text_id="police.reporter_wrote", dedupe=f"msg:{message_id}", now=ctx.now,
+                 text_id="police.reporter_answered" if kind == "answer"
+                 else "police.reporter_added", dedupe=f"msg:{message_id}", now=ctx.now,
                  text=text)
     await audit.record(ctx.conn, at=ctx.now, actor=audit.REPORTER, action=f"report.{kind}",
                        subject=ticket)

@@ -32,6 +32,7 @@ class Validator(Protocol):
 class Text:
     min_length: int = 1
     max_length: int = 2000
+    min_words: int = 0  # a description of one word tells police nothing to check
 
     def parse(self, text: str) -> str:
         value = text.strip()
@@ -39,13 +40,17 @@ class Text:
             raise Invalid(_("input.too_short", minimum=self.min_length))
         if len(value) > self.max_length:
             raise Invalid(_("input.too_long", limit=self.max_length))
+        if len(fold(value).split()) < self.min_words:
+            raise Invalid(_("input.too_few_words", minimum=self.min_words))
         return value
 
 
 _YES = frozenset({"co", "yes", "y", "ok", "okay", "dong y", "u", "uh", "vang", "da", "duoc",
-                  "co a", "vang a", "da co", "chac chan", "sure"})
+                  "co a", "vang a", "da co", "chac chan", "sure", "yeah", "yep", "agree",
+                  "i agree", "toi dong y", "dong y a", "co dong y", "duoc a", "of course"})
 _NO = frozenset({"khong", "ko", "k", "no", "n", "nope", "thoi", "khong co", "khong a",
-                 "khong can", "khong dong y"})
+                 "khong can", "khong dong y", "no thanks", "no thank you", "i do not agree",
+                 "i don t agree", "dont agree", "khong muon", "thoi khong"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from bot.geo._old import OldUnits
 from bot.geo._places import (
     _FORMER_PROVINCES,
     _MARKERS,
@@ -20,6 +21,7 @@ from bot.geo._places import (
     _accented,
     _core,
     _search_tokens,
+    _typo,
 )
 from bot.text import fold
 
@@ -30,13 +32,14 @@ _APOSTROPHES = re.compile(r"['’‘`]")
 _FORMER_DISTRICT = {"quan", "q"}  # "quận 1", "q1": districts are gone, the number means nothing
 _FUZZY_CUTOFF = 75.0
 _FUZZY_LIMIT = 25
+_FUZZY_NOISE_FACTOR = 2.0
 _MAX_ALIAS_TOKENS = 5
 _MAX_FUZZY_STRINGS = 12
 _MAX_NAME_TOKENS = 6
 _MAX_NOISE_PENALTY = 20.0
 _MAX_QUERY_TOKENS = 32  # a full street address fits; more is a message, not a place
 _MAX_WINDOWS_PER_STRING = 3
-_MIN_SCORE = 60.0
+_MIN_SCORE = 70.0
 _NAME_PARTS = re.compile(r"\s+[-–]\s+")
 _NOISE_PENALTY = 3.0
 _OTHER_KIND_PENALTY = 4.0
@@ -45,7 +48,9 @@ _PART_SCORE = 97.0  # one side of "Văn Miếu - Quốc Tử Giám": right, but 
 _PREFIX_LIMIT = 40
 _PROVINCE_AS_NAME_PENALTY = 20.0
 _PROVINCE_PREFIXES = {"tinh", "tp", "thanh pho", "t p"}
+_RELATIVE_MARGIN = 10.0  # a candidate this far below the best one is noise, not a choice
 _TIE = 1e-6
+
 
 @dataclass(frozen=True, slots=True)
 class _Span:
@@ -53,6 +58,7 @@ class _Span:
     end: int
     provinces: frozenset[str]
     prefixed: bool  # "tỉnh", "tp", "thành phố" said it is a province
+    former: bool  # a province merged in 2025, whose name lives on as its old capital's ward
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +93,8 @@ class _Keys:
         for _key, score, position in process.extract(
                 text, self.keys, scorer=fuzz.ratio, processor=None,
                 score_cutoff=_FUZZY_CUTOFF, limit=_FUZZY_LIMIT):
+            if not _typo(text, _key):
+                continue
             for index, weight in self.owners[position]:
                 yield index, score * weight / 100.0
 
@@ -103,7 +111,8 @@ class _Keys:
 
 
 class CommuneIndex:
-    def __init__(self, provinces: Sequence[Province], communes: Sequence[Commune]) -> None:
+    def __init__(self, provinces: Sequence[Province], communes: Sequence[Commune],
+                 old: OldUnits | None = None) -> None:
         self._provinces = list(provinces)
         self._province_by_code = {p.code: p for p in self._provinces}
         self._communes = list(communes)
@@ -123,6 +132,10 @@ class CommuneIndex:
         self._keys_in = {code: _Keys(owners) for code, owners in per_province.items()}
         self._aliases = self._province_aliases()
         self._alias_keys = sorted(self._aliases)
+        self._former_names = {name for names in _FORMER_PROVINCES.values() for name in names}
+        self._index_of = {c.code: i for i, c in enumerate(self._communes)}
+        self._old = old if old is not None else OldUnits.load(
+            {c.code: c.province_code for c in self._communes})
 
     @staticmethod
     def _names(commune: Commune, folded_core: str) -> Iterable[tuple[str, float]]:
@@ -163,14 +176,23 @@ class CommuneIndex:
                  if c.province_code == province_code]
         return [c for _core_name, c in sorted(found, key=lambda pair: (pair[0], pair[1].name))]
 
-    def search_provinces(self, text: str, limit: int = 5) -> list[Province]:
-        """Provinces by full, short or former name; prefixes while typing; then small typos."""
+    def provinces_named(self, text: str) -> list[Province]:
+        """The provinces ``text`` names and nothing else ("hcm", "TP HCM", "ho chi minh",
+        "Bình Dương"); two for "dn" (Đà Nẵng, Đồng Nai), none when it says more."""
+        codes = self._aliases.get(self._province_query(text), frozenset())
+        return [self._province_by_code[code] for code in sorted(codes)]
+
+    @staticmethod
+    def _province_query(text: str) -> str:
         words = fold(text[:MAX_QUERY_CHARS]).split()
         for size in (2, 1):
             if " ".join(words[:size]) in _PROVINCE_PREFIXES:
-                words = words[size:]
-                break
-        query = " ".join(words)
+                return " ".join(words[size:])
+        return " ".join(words)
+
+    def search_provinces(self, text: str, limit: int = 5) -> list[Province]:
+        """Provinces by full, short or former name; prefixes while typing; then small typos."""
+        query = self._province_query(text)
         if not query:
             return []
         ranked: list[str] = sorted(self._aliases.get(query, ()))
@@ -193,8 +215,9 @@ class CommuneIndex:
         if not text or len(text) > MAX_QUERY_CHARS or limit <= 0:
             return []
         query = self._parse(text)
-        if not query.tokens or len(query.tokens) > _MAX_QUERY_TOKENS:
-            return []
+        if (not query.tokens or len(query.tokens) > _MAX_QUERY_TOKENS
+                or all(token.isdigit() for token in query.tokens)):
+            return []  # a number alone is a house or a hamlet, not a commune
         best: dict[int, float] = {}
         for window in self._windows(query):
             key = " ".join(query.tokens[window.start:window.end])
@@ -209,8 +232,31 @@ class CommuneIndex:
                 matches.extend(keys.prefixed(text_part))
             for window in windows:
                 for index, score in matches:
-                    self._offer(best, window, index, score, province_code)
-        return self._ranked(best, query, limit)
+                    self._offer(best, window, index, score, province_code, exact=False)
+        return self._ranked(best, self._offer_old(best, query, province_code), query, limit)
+
+    def _offer_old(self, best: dict[int, float], query: _Query,
+                   province_code: str | None) -> dict[int, str]:
+        """Adds what the query says the pre-2025 way; returns the old name of each commune
+        that the old reading ranks higher than the current one."""
+        named = frozenset(code for span in query.spans for code in span.provinces)
+        skip = frozenset(i for span in query.spans for i in range(span.start, span.end))
+        matches, within = self._old.match(query.tokens, named or None, skip)
+        if within is not None:
+            for index in best:
+                if self._communes[index].code not in within:
+                    best[index] -= _OTHER_PROVINCE_PENALTY
+        old: dict[int, str] = {}
+        for match in sorted(matches, key=lambda m: -m.score):
+            for code in match.codes:
+                index = self._index_of[code]
+                if province_code is not None and self._communes[index].province_code \
+                        != province_code:
+                    continue
+                if match.score > best.get(index, -1.0) + _TIE:
+                    best[index] = match.score
+                    old[index] = match.old
+        return old
 
     def is_ambiguous(self, candidates: Sequence[Candidate]) -> bool:
         """True when the best candidates are one name in several provinces, equally likely.
@@ -280,10 +326,11 @@ class CommuneIndex:
                 start -= 2
             elif start >= 1 and tokens[start - 1] in _PROVINCE_PREFIXES:
                 start -= 1
-            return _Span(start, end, codes, start < position)
+            return _Span(start, end, codes, start < position,
+                         " ".join(tokens[position:end]) in self._former_names)
         return None
 
-    def _window(self, query: _Query, start: int, end: int) -> _Window:
+    def _window(self, query: _Query, start: int, end: int) -> _Window | None:
         outside = [s for s in query.spans if s.end <= start or s.start >= end]
         explained = set(range(start, end)) | set(query.markers) | query.former
         for span in outside:
@@ -294,12 +341,21 @@ class CommuneIndex:
         penalty = min(_MAX_NOISE_PENALTY, _NOISE_PENALTY * (len(unexplained) - adjacent)
                       + _ADJACENT_NOISE_PENALTY * adjacent)
         around = [s for s in query.spans if s.start <= start and end <= s.end]
+        crossed = [s for s in query.spans
+                   if s.start < end and start < s.end and s not in around]
+        # Today's province names are never part of a commune's: "ho chi minh" is not "Xã Chí
+        # Minh", and a province said alone is the province. A former province's name is also
+        # its old capital's ward ("Vũng Tàu", "Hà Giang 1").
+        if any(not s.former for s in crossed) or (
+                any(not s.former for s in around) and start - 1 not in query.markers
+                and not outside):
+            return None
         if any(s.prefixed for s in around):
             penalty += _PROVINCE_AS_NAME_PENALTY
         elif around and unexplained:
             # "xã Liên Mnih, Phú Thọ": the typo is the commune, "Phú Thọ" the province.
             penalty += _PROVINCE_AS_NAME_PENALTY / 2
-        elif any(s.start < end and start < s.end for s in query.spans):
+        elif crossed:
             # Half a province is no commune: "Giao Long, Vĩnh Long" is not "Long Vĩnh".
             penalty += _PROVINCE_AS_NAME_PENALTY / 2
         before = [i for i in query.markers if i < start]
@@ -313,7 +369,9 @@ class CommuneIndex:
         for start in range(count):
             for end in range(start + 1, min(start + _MAX_NAME_TOKENS, count) + 1):
                 if " ".join(query.tokens[start:end]) in self._exact:
-                    yield self._window(query, start, end)
+                    window = self._window(query, start, end)
+                    if window is not None:
+                        yield window
 
     def _fuzzy_strings(self, query: _Query) -> list[tuple[str, list[_Window], bool]]:
         """Strings worth a fuzzy scan: words after a kind word, a province, a former district or
@@ -336,8 +394,9 @@ class CommuneIndex:
                 end += 1
                 text = " ".join(tokens[start:end])
                 windows, at_end = found.setdefault(text, ([], False))
-                if len(windows) < _MAX_WINDOWS_PER_STRING:
-                    windows.append(self._window(query, start, end))
+                window = self._window(query, start, end)
+                if window is not None and len(windows) < _MAX_WINDOWS_PER_STRING:
+                    windows.append(window)
                 found[text] = (windows, at_end or end == len(tokens) or end in span_starts
                                or end in query.former)
                 if len(found) >= _MAX_FUZZY_STRINGS:
@@ -345,11 +404,12 @@ class CommuneIndex:
         return [(t, w, e) for t, (w, e) in found.items()]
 
     def _offer(self, best: dict[int, float], window: _Window, index: int, score: float,
-               province_code: str | None) -> None:
+               province_code: str | None, exact: bool = True) -> None:
         commune = self._communes[index]
         if province_code is not None and commune.province_code != province_code:
             return
-        score -= window.penalty
+        # A name half right among words that are no name at all is most likely no name either.
+        score -= window.penalty if exact else _FUZZY_NOISE_FACTOR * window.penalty
         if window.provinces is not None and commune.province_code not in window.provinces:
             score -= _OTHER_PROVINCE_PENALTY
         if window.kind is not None and window.kind != commune.kind:
@@ -357,14 +417,17 @@ class CommuneIndex:
         if score > best.get(index, -1.0):
             best[index] = score
 
-    def _ranked(self, best: dict[int, float], query: _Query, limit: int) -> list[Candidate]:
+    def _ranked(self, best: dict[int, float], old: dict[int, str], query: _Query,
+                limit: int) -> list[Candidate]:
         if query.accented is not None:
             # With diacritics typed, "Thạnh An" and "Thanh An" are no longer the same name.
             for index in best:
                 if (f" {self._folded_core[index]} " in query.padded
                         and self._accented_core[index] not in query.accented):
                     best[index] -= _ACCENT_PENALTY
+        floor = max(_MIN_SCORE, max(best.values(), default=0.0) - _RELATIVE_MARGIN)
         order = sorted(
-            (index for index, score in best.items() if score >= _MIN_SCORE),
+            (index for index, score in best.items() if score >= floor),
             key=lambda i: (-best[i], self._communes[i].province_code, self._communes[i].code))
-        return [Candidate(self._communes[i], round(min(100.0, best[i]), 2)) for i in order[:limit]]
+        return [Candidate(self._communes[i], round(min(100.0, best[i]), 2), old.get(i))
+                for i in order[:limit]]

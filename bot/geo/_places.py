@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from rapidfuzz.distance import OSA
 from vietnam_provinces import NESTED_DIVISIONS_JSON_PATH
 
 from bot.text import fold
@@ -19,7 +20,7 @@ _KINDS = {"xã": "xa", "phường": "phuong", "đặc khu": "dac_khu"}
 _MARKERS: dict[str, str | None] = {
     "xa": "xa", "x": "xa", "phuong": "phuong", "p": "phuong", "ph": "phuong", "f": "phuong",
     "dk": "dac_khu", "dac khu": "dac_khu", "thi tran": None, "tt": None,
-    "thi xa": None, "tx": None,
+    "thi xa": None, "tx": None, "thanh pho": None,
     "phuog": "phuong", "phuon": "phuong", "phuogn": "phuong", "phuongg": "phuong",
 }
 _GLUED_MARKER = re.compile(r"^(p|f|x|ph|q|quan)0*(\d+)$")  # "p1", "q1"; "p.01" folds to "p 01"
@@ -88,6 +89,7 @@ class Commune:
 class Candidate:
     commune: Commune
     score: float
+    old: str | None = None  # the pre-2025 unit the query named, when that is what matched
 
 
 def load_communes() -> tuple[list[Province], list[Commune]]:
@@ -142,3 +144,17 @@ def _search_tokens(text: str) -> list[str]:
     return out
 
 
+def _typo(text: str, name: str) -> bool:
+    """Whether ``text`` is ``name`` mistyped: one word off by an edit or a swap (two in a long
+    word), or a space missing or added. Two words wrong is another name: "khong ton" is not
+    "Hồng Sơn"."""
+    words, names = text.split(), name.split()
+    if len(words) != len(names):
+        return OSA.distance(text.replace(" ", ""), name.replace(" ", "")) <= 1
+    wrong = [(word, part) for word, part in zip(words, names, strict=True) if word != part]
+    if len(wrong) > 1:
+        return False
+    if not wrong:
+        return True
+    word, part = wrong[0]
+    return OSA.distance(word, part) <= (1 if min(len(word), len(part)) <= 4 else 2)

@@ -220,11 +220,13 @@ class Address:
 
 async def relay_to_reporter(conn: AsyncConnection, report: Report, *, keyring: Keyring,
                             text_id: str, dedupe: str, now: datetime,
-                            status_id: str | None = None, **params: object) -> bool:
+                            status_id: str | None = None, answer: bool = False,
+                            **params: object) -> bool:
     """Queue a message to the reporter of ``report``; False when they declined, the handle
     expired, they blocked the bot, or this message was queued before.
 
-    ``status_id`` (a status code) fills ``{status}`` with its label in the reporter's language.
+    ``status_id`` (a status code) fills ``{status}`` with its label in the reporter's language;
+    ``answer`` adds the button that opens the answer step at once (a police question).
     """
     sealed = await reports.handle_of(conn, report.id, now)
     if sealed is None:
@@ -233,10 +235,13 @@ async def relay_to_reporter(conn: AsyncConnection, report: Report, *, keyring: K
     with use_language(address.language):
         if status_id is not None:
             params["status"] = status_label(status_id)
-        # the reporter's own chat: its button may open everything, as the passphrase would
-        view = StatusButton(report.ticket, key=access_key(keyring, report.ticket))
-        reply = Reply(_(text_id, ticket=report.ticket, **params),
-                      (Option(_("status.open"), view.pack()),))
+        # the reporter's own chat: its buttons may open everything, as the passphrase would
+        key = access_key(keyring, report.ticket)
+        options = [Option(_("status.open"), StatusButton(report.ticket, key=key).pack())]
+        if answer:
+            options.insert(0, Option(_("status.answer"),
+                                     StatusButton(report.ticket, "answer", key).pack()))
+        reply = Reply(_(text_id, ticket=report.ticket, **params), tuple(options))
     return await push(conn, keyring, channel=address.channel, chat_id=address.chat_id,
                       reply=reply, dedupe_key=f"report:{report.id}:{dedupe}", due_at=now,
                       now=now, private=True)

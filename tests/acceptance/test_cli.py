@@ -25,10 +25,24 @@ def test_communes_search_json_lines() -> None:
     assert results[0][0]["name"] == "Phường Bến Thành"
     assert results[0][0]["province"] == "Thành phố Hồ Chí Minh"
     assert results[1][0]["code"] == "00070"
-    assert set(results[0][0]) == {"code", "name", "province", "score"}
+    assert set(results[0][0]) == {"code", "name", "province", "score", "old"}
     assert results[2] == [] and results[4] == []
     assert [c["score"] for c in results[0]] == sorted((c["score"] for c in results[0]),
                                                        reverse=True)
+
+
+def test_communes_search_shows_the_old_name_it_matched_and_nothing_for_nonsense() -> None:
+    queries = ["phuong ben nghe quan 1", "xa khong ton tai", "Phường Bến Thành, TP HCM"]
+    results = [json.loads(line) for line in _run("communes", "search", "--json", "-",
+                                                 stdin="\n".join(queries) + "\n")]
+    assert results[0][0]["name"] == "Phường Sài Gòn"
+    assert results[0][0]["old"] == "Phường Bến Nghé, Quận 1, Thành phố Hồ Chí Minh"
+    assert results[1] == []
+    assert results[2][0]["old"] is None  # today's name, found as it is
+    text = _run("communes", "search", "phuong ben nghe quan 1", stdin="")
+    assert text == ["26740 Phường Sài Gòn, Thành phố Hồ Chí Minh "
+                    "(before 2025: Phường Bến Nghé, Quận 1, Thành phố Hồ Chí Minh)"]
+    assert _run("communes", "search", "xa khong ton tai", stdin="") == ["-"]
 
 
 def test_ask_json_lines() -> None:

@@ -154,12 +154,12 @@ def _folded(name: str) -> str:
 
 async def test_a_name_shared_by_many_communes_lists_them_all(
         world: World) -> None:
-    shared = world.services.communes.search("tan hiep", limit=30)
+    shared = world.services.communes.search("tan thanh", limit=40)
     assert len(shared) > 5
     chat = world.citizen("706")
     await chat.press("report")
     await chat.press("rp:cat:dealing")
-    await chat.say("tan hiep")
+    await chat.say("tan thanh")
     offered = [o.data for o in chat.last.options if o.data.startswith("rp:com:")]
     while any(o.data.startswith("pg:") and "›" in o.label for o in chat.last.options):
         await chat.press(next(o.data for o in chat.last.options

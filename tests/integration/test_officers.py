@@ -379,10 +379,19 @@ async def test_questions_reach_the_reporter_and_notes_stay_with_police(world: Wo
     await world.delivery(telegram).drain()
     [question] = [reply for chat, reply in telegram.sent if chat == "987650001"]
     assert "Họ thường đến lúc mấy giờ?" in question.text and ticket in question.text
-    await reporter.press(question.options[0].data)
-    await reporter.press(reporter.option(f"st:{ticket}:answer"))
+    # One tap: the question's own "Answer" button opens the answer step.
+    answer, view = question.options
+    assert answer.label == "💬 Trả lời" and "“💬 Trả lời”" in question.text
+    assert view.data.startswith(f"st:{ticket}")
+    await reporter.press(answer.data)
+    assert "câu trả lời" in reporter.last.text
     await reporter.say("Khoảng 9 giờ tối")
+    await world.delivery(telegram).drain()
+    [pushed] = [text for text in telegram.texts_to("-100701") if "Khoảng 9 giờ tối" in text]
+    # Pushed and listed with the same word.
+    assert pushed.startswith(f"💬 Người báo tin {ticket} trả lời: Khoảng 9 giờ tối")
     card = (await group.press(f"r:view:{ticket}"))[-1].text
+    assert "Người báo tin trả lời: Khoảng 9 giờ tối" in card
     for expected in ("Họ thường đến", "Khoảng 9 giờ tối", "Đã cử tổ tuần tra",
                      "Xác minh lại vào tối thứ Bảy"):
         assert expected in card

@@ -42,7 +42,8 @@ async def test_the_police_card_waits_a_random_while_within_the_setting(
     await link_police(store, services, clock)
     sent_at = clock()
     for number in range(4):
-        await file_report(world.citizen(f"reporter-{number}"), description=f"Giao hàng {number}")
+        await file_report(world.citizen(f"reporter-{number}"),
+                          description=f"Giao hàng lần {number}")
     due = await _card_due(store)
     assert len(due) == 4
     assert all(sent_at <= moment <= sent_at + timedelta(minutes=DELAY_MINUTES) for moment in due)

@@ -209,8 +209,8 @@ async def test_daily_limit_per_reporter(dispatcher: Dispatcher, settings: Settin
     replies = await chat.press("report")
     assert "ngày mai" in replies[-1].text and chat.option("report")
     clock.advance(days=1)
-    await file_report(chat, description="Hôm sau")
-    await file_report(reporter(dispatcher, "555000111"), description="Người khác")
+    await file_report(chat, description="Hôm sau lại thấy")
+    await file_report(reporter(dispatcher, "555000111"), description="Người khác báo tin")
 
 
 async def test_bad_input_at_every_step_gets_a_clear_answer(dispatcher: Dispatcher) -> None:

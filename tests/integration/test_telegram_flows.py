@@ -189,7 +189,9 @@ async def file_report(person: Person, photo: bytes | None = None) -> str:
     [candidates] = await person.say(BEN_THANH)
     [ask_where] = await person.press(candidates, f"rp:com:{BEN_THANH_CODE}")
     [ask_description] = await person.say(WHERE)
-    assert not buttons(ask_where) and not buttons(ask_description)  # typed, not tapped
+    # Typed, not tapped: the only buttons go back a step or cancel.
+    assert buttons(ask_where) == ["rp:back:commune", "rp:cancel"]
+    assert buttons(ask_description) == ["rp:back:where", "rp:cancel"]
     [ask_photos] = await person.say(DESCRIPTION)
     follow_up = ask_photos
     if photo is not None:
@@ -327,8 +329,11 @@ async def test_questions_and_answers_are_relayed_without_identities(bot: Running
     relayed = reporter.last
     assert relayed.method == "sendMessage"
     assert question in visible(relayed) and ticket in visible(relayed)
-    [view] = buttons(relayed)  # the only way on is the bot's own view
-    assert view.startswith(f"st:{ticket}::")
+    # The bot's own buttons: answer at once, or view the report.
+    answer_button, view = buttons(relayed)
+    assert answer_button.startswith(f"st:{ticket}:answer:") and view.startswith(f"st:{ticket}::")
+    assert next(b["text"] for row in (relayed.reply_markup or {})["inline_keyboard"]
+                for b in row) == "💬 Trả lời"
     # Nothing the citizen's chat received says which chat or person asked.
     to_citizen, files = everything_sent_to(bot, CITIZEN)
     assert not files
@@ -336,9 +341,8 @@ async def test_questions_and_answers_are_relayed_without_identities(bot: Running
                    OFFICER_USERNAME):
         assert secret not in to_citizen, secret
 
-    [status] = await reporter.press(relayed, view)
-    assert question in visible(status)
-    [ask_answer] = await reporter.press(status, buttons(status)[0])
+    [ask_answer] = await reporter.press(relayed, answer_button)  # one tap
+    assert "câu trả lời" in visible(ask_answer)
     assert not buttons(ask_answer)  # the answer is typed
     answer = "Khoảng 9 giờ tối, hai xe máy màu đỏ"
     [thanked] = await reporter.say(answer)
