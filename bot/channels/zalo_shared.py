@@ -52,6 +52,32 @@ async def read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class DownloadFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def download(session: aiohttp.ClientSession, url: str, max_bytes: int,
+                   seconds: float) -> bytes | None:
+    """The file at ``url`` (a photo a person sent; Zalo's links are public and expire), or
+    None when it is larger than ``max_bytes``; raises :class:`DownloadFailed`."""
+    if not url.startswith(("https://", "http://")):
+        raise DownloadFailed("not a web address")
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=seconds)) as response:
+            if response.status != 200:
+                raise DownloadFailed(f"HTTP {response.status}")
+            if (response.content_length or 0) > max_bytes:
+                return None
+            data = await read_at_most(response.content, max_bytes)
+    except TimeoutError:
+        raise DownloadFailed("timeout") from None
+    except aiohttp.ClientError as exc:
+        raise DownloadFailed(type(exc).__name__) from None
+    return None if len(data) > max_bytes else data
+
+
 def text_parts(reply: Reply, language: str, *, numbered: bool) -> list[str]:
     """The texts ``reply`` takes on Zalo, in order: its text, a line for withheld photos, and
     (``numbered``) its options as numbered lines with a line saying how to choose."""

@@ -396,3 +396,27 @@ deadline_snoozes = Table(
     Column("remind_on", Date, nullable=False, index=True),
     Column("sent", Boolean, nullable=False),
 )
+
+# --- Zalo Official Account (migration 0009) ---
+
+zalo_oa_tokens = Table(
+    "zalo_oa_tokens",
+    metadata,
+    # both tokens sealed; the refresh token is single use, so the two are written together
+    Column("app_id", String(32), primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    Column("access_expires_at", UTCDateTime, nullable=False),
+    Column("refresh_expires_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+zalo_oa_windows = Table(
+    "zalo_oa_windows",
+    metadata,
+    # a person's last message (its id sealed) and the free replies spent on it since
+    Column("chat_key", String(64), primary_key=True),
+    Column("message_id", Text, nullable=False),
+    Column("heard_at", UTCDateTime, nullable=False),
+    Column("free_replies", Integer, nullable=False),
+)
