@@ -54,6 +54,11 @@ class Tokens:
         self._known: StoredTokens | None = None
         self.refreshes = 0
 
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the access token last seen expires."""
+        return self._known.access_expires_at if self._known is not None else None
+
     async def access_token(self) -> str:
         """A token to call the API with, refreshed first when it is about to expire."""
         known = self._known
