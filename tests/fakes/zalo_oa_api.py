@@ -21,10 +21,10 @@ text over 2,000 characters, a template with more than 5 buttons or an unknown bu
 proactive ``quota`` is spent.
 
 Inbound: ``send_text``, ``tap`` (a button's payload, as Zalo delivers a tap: a
-``user_send_text``), ``send_image``, ``send_location``, ``send_sticker``, ``follow``,
-``unfollow`` and ``deliver_raw``; each is POSTed to ``webhook_url`` signed
-``X-ZEvent-Signature: mac=sha256(app_id + body + timestamp + secret_key)`` and returns the
-HTTP status. ``sign`` makes a signature for a forged test.
+``user_send_text``), ``send_image`` (of a picture served by ``photo_url``),
+``send_location``, ``send_sticker``, ``follow``, ``unfollow`` and ``deliver_raw``; each is
+POSTed to ``webhook_url`` signed ``X-ZEvent-Signature: mac=sha256(app_id + body + timestamp
++ secret_key)`` and returns the HTTP status. ``sign`` makes a signature for a forged test.
 
 Observing: ``sent`` (``SentMessage`` per accepted message), ``messages_to(user_id)``,
 ``refreshes`` ((refresh token, accepted)), ``proactive_sent``; ``await wait_until(...)``,
@@ -108,11 +108,25 @@ class FakeZaloOaServer(LoopbackServer):
         self.people: dict[str, Person] = {}
         self._refresh_tokens: dict[str, datetime] = {}
         self._access_tokens: dict[str, datetime] = {}
+        self._photos: dict[str, bytes] = {}
         self._session: aiohttp.ClientSession | None = None
 
     def _routes(self, app: web.Application) -> None:
         app.router.add_post("/v4/oa/access_token", self._token)
         app.router.add_post("/v3.0/oa/message/cs", self._message)
+        app.router.add_get("/photos/{name}", self._photo)
+
+    def photo_url(self, data: bytes) -> str:
+        """A public address of ``data``, as Zalo's CDN serves what people send."""
+        name = f"{secrets.token_hex(8)}.jpg"
+        self._photos[name] = data
+        return f"{self.origin}/photos/{name}"
+
+    async def _photo(self, request: web.Request) -> web.Response:
+        data = self._photos.get(request.match_info["name"])
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="image/jpeg")
 
     async def stop(self) -> None:
         if self._session is not None:

@@ -4,7 +4,7 @@ handlers. The OA is connected first, as ``pcmt-bot admin zalo-oa connect`` does.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,8 @@ from tests.conftest import FakeClock
 from tests.fakes.zalo_oa_api import APP_ID, APP_SECRET, SECRET_KEY, FakeZaloOaServer, SentMessage
 from tests.integration._telegram import free_port
 
+NEXT_PAGE = "Trang sau ›"
+
 
 @dataclass
 class RunningOa:
@@ -35,6 +37,7 @@ class RunningOa:
     settings: Settings
     clock: FakeClock
     web: WebServer
+    other: Any = None
 
     def delivery(self, **channels: Any) -> Delivery:
         return Delivery(self.store, {CHANNEL: self.channel, **channels}, self.settings,
@@ -80,7 +83,11 @@ async def connect(store: Store, settings: Settings, server: FakeZaloOaServer,
 @asynccontextmanager
 async def running_oa(tmp_path: Path, clock: FakeClock, *, server: FakeZaloOaServer | None = None,
                      store: Store | None = None, connected: bool = True,
+                     beside: Callable[[Dispatcher], Any] | None = None,
                      **overrides: Any) -> AsyncIterator[RunningOa]:
+    """The channel started against a fake platform (its own unless ``server`` is given);
+    ``beside`` makes another channel on the same dispatcher and web server (Telegram), in
+    ``RunningOa.others``."""
     async with AsyncExitStack() as stack:
         if server is None:
             server = await stack.enter_async_context(FakeZaloOaServer(clock=clock))
@@ -97,11 +104,17 @@ async def running_oa(tmp_path: Path, clock: FakeClock, *, server: FakeZaloOaServ
         dispatcher.register_channel(CHANNEL, channel.capabilities)  # as App.add_channel does
         site = WebServer(store, "127.0.0.1", settings.web_port or 0)
         channel.install_routes(site)
+        other = beside(dispatcher) if beside is not None else None
+        if other is not None:
+            dispatcher.register_channel(other.name, other.capabilities)
+            other.install_routes(site)
         await site.start()
         stack.push_async_callback(site.stop)
         await stack.enter_async_context(channel)
+        if other is not None:
+            await stack.enter_async_context(other)
         server.webhook_url = f"http://127.0.0.1:{site.port}{WEBHOOK_PATH}"
-        yield RunningOa(server, channel, store, settings, clock, site)
+        yield RunningOa(server, channel, store, settings, clock, site, other)
 
 
 @dataclass
@@ -123,12 +136,26 @@ class OaPerson:
         return self.received[before:]
 
     async def tap(self, label: str, count: int = 1) -> list[SentMessage]:
-        """Tap the newest button whose title contains ``label``."""
-        for message in reversed(self.received):
-            for button in message.buttons:
+        """Tap the newest button whose title contains ``label``, turning pages to find it."""
+        for _ in range(10):
+            newest = next(message for message in reversed(self.received) if message.buttons)
+            for button in newest.buttons:
                 if label in button["title"]:
-                    before = len(self.received)
-                    assert await self.server.tap(self.user_id, button) == 200
-                    await self.server.wait_for_messages(self.user_id, before + count)
-                    return self.received[before:]
+                    return await self._tap(button, count)
+            turn = [button for button in newest.buttons if button["title"] == NEXT_PAGE]
+            if not turn:
+                break
+            await self._tap(turn[0], 1)
         raise AssertionError(f"no button {label!r} shown")
+
+    async def _tap(self, button: dict[str, str], count: int) -> list[SentMessage]:
+        before = len(self.received)
+        assert await self.server.tap(self.user_id, button) == 200
+        await self.server.wait_for_messages(self.user_id, before + count)
+        return self.received[before:]
+
+    async def send_photo(self, jpeg: bytes, count: int = 1) -> list[SentMessage]:
+        before = len(self.received)
+        assert await self.server.send_image(self.user_id, self.server.photo_url(jpeg)) == 200
+        await self.server.wait_for_messages(self.user_id, before + count)
+        return self.received[before:]
