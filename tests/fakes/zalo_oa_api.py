@@ -109,6 +109,7 @@ class FakeZaloOaServer(LoopbackServer):
         self._refresh_tokens: dict[str, datetime] = {}
         self._access_tokens: dict[str, datetime] = {}
         self._photos: dict[str, bytes] = {}
+        self._authors: dict[str, str] = {}
         self._session: aiohttp.ClientSession | None = None
 
     def _routes(self, app: web.Application) -> None:
@@ -199,7 +200,7 @@ class FakeZaloOaServer(LoopbackServer):
         buttons = self._buttons(message.get("attachment"))
         free = "message_id" in recipient
         if free:
-            user_id, person = self._replied_to(str(recipient["message_id"]), now)
+            user_id = self._replied_to(str(recipient["message_id"]), now)
         else:
             user_id = str(recipient.get("user_id"))
             person = self.people.get(user_id)
@@ -213,17 +214,17 @@ class FakeZaloOaServer(LoopbackServer):
         self.sent.append(SentMessage(user_id, text, buttons, free, now, body))
         return {"message_id": secrets.token_hex(16), "user_id": user_id}
 
-    def _replied_to(self, message_id: str, now: datetime) -> tuple[str, Person]:
-        for user_id, person in self.people.items():
-            at = person.messages.get(message_id)
-            if at is None:
-                continue
-            used = person.free_used.get(message_id, 0)
-            if now - at >= FREE_WINDOW or used >= FREE_REPLIES:
-                raise OaFault(-232, "The message can no longer be replied to")
-            person.free_used[message_id] = used + 1
-            return user_id, person
-        raise OaFault(-201, "unknown message_id")
+    def _replied_to(self, message_id: str, now: datetime) -> str:
+        """Whose message ``message_id`` is, one more free reply counted on it."""
+        user_id = self._authors.get(message_id)
+        if user_id is None:
+            raise OaFault(-201, "unknown message_id")
+        person = self.people[user_id]
+        used = person.free_used.get(message_id, 0)
+        if now - person.messages[message_id] >= FREE_WINDOW or used >= FREE_REPLIES:
+            raise OaFault(-232, "The message can no longer be replied to")
+        person.free_used[message_id] = used + 1
+        return user_id
 
     @staticmethod
     def _buttons(attachment: Any) -> list[JSON]:
@@ -275,6 +276,7 @@ class FakeZaloOaServer(LoopbackServer):
         person = self.people.setdefault(user_id, Person())
         message_id = secrets.token_hex(16)
         person.messages[message_id] = person.heard_at = self.clock()
+        self._authors[message_id] = user_id
         return person, message_id
 
     def text_event(self, user_id: str, text: str) -> JSON:
