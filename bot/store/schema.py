@@ -79,8 +79,11 @@ outbox = Table(
     Column("last_error", String(200), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    # a held message waits for this alias of its chat to write again (migration 0009)
+    Column("held_for", String(64), nullable=True),
     UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
     Index("ix_outbox_status_due_at", "status", "due_at"),
+    Index("ix_outbox_held_for", "held_for"),
 )
 
 audit_log = Table(

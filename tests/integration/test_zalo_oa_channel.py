@@ -1,5 +1,6 @@
 """The Zalo OA channel against the fake OA platform: signed webhooks (forged, unsigned,
-stale, replayed), button templates and taps, the messaging windows, errors at the boundary."""
+stale, replayed), button templates and taps, the messaging windows (a message outside them
+held until the person writes again), errors at the boundary."""
 
 from __future__ import annotations
 
@@ -118,11 +119,13 @@ async def test_free_replies_then_proactive_then_outside_the_window(bot: RunningO
         counts = await outbox.counts(conn)
         chat_key = bot.channel.services.pseudonyms.chat(CHANNEL, person.user_id)
         assert await users.chat_unreachable(conn, CHANNEL, chat_key)
-    assert counts.get("failed") == 1
-    # writing again opens the window again
+    assert counts.get("held") == 1
+    # writing again opens the window again, and what was held goes out
     await person.say("/start")
     async with bot.store.transaction() as conn:
         assert not await users.chat_unreachable(conn, CHANNEL, chat_key)
+    assert await delivery.drain() == 1
+    assert person.received[-1].text == "check-in" and person.received[-1].free
 
 
 async def test_zalo_saying_230_is_outside_the_window(bot: RunningOa) -> None:

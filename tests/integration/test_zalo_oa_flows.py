@@ -148,3 +148,36 @@ async def test_an_oa_report_reaches_police_on_telegram_and_their_question_comes_
     assert await both.delivery.drain() == 1
     back = both.telegram.messages_to(GROUP)[-1]
     assert answer in (back.text or "") and citizen not in str(back.params)
+
+
+async def test_a_question_to_a_reporter_outside_the_window_waits_and_police_are_told(
+        both: Both, clock: FakeClock) -> None:
+    code = await invite(both.store, both.services, clock)
+    both.telegram.send_text(GROUP, f"/join {code}", user_id=4_401_234, chat_type="group")
+    await both.telegram.wait_for_messages(GROUP, 1)
+    citizen = new_user_id()
+    reporter = OaPerson(both.oa.server, citizen)
+    ticket = await file_report(reporter)
+    assert await both.delivery.drain() == 1
+    [_, card] = await both.telegram.wait_for_messages(GROUP, 2)
+    clock.advance(days=8)
+    both.oa.server.age(citizen, days=8)
+
+    both.telegram.press_button(GROUP, card.message_id or 0, f"r:ask:{ticket}",
+                               user_id=4_401_234, chat_type="group")
+    await both.telegram.wait_for_messages(GROUP, 3)
+    question = "Có thấy họ quay lại không?"
+    both.telegram.send_text(GROUP, f"/ask {question}", user_id=4_401_234, chat_type="group")
+    await both.telegram.wait_for_messages(GROUP, 4)
+    before = len(reporter.received)
+    assert await both.delivery.drain() == 0  # held: Zalo would refuse it, so not tried
+    assert len(reporter.received) == before
+    assert await both.delivery.drain() == 1  # the notice to the police, queued meanwhile
+    told = both.telegram.messages_to(GROUP)[-1]
+    assert (told.text or "").startswith("⏳") and ticket in (told.text or "")
+    assert citizen not in str(told.params)
+
+    # the reporter writes again: the question reaches them
+    await reporter.say("/start")
+    assert await both.delivery.drain() == 1
+    assert question in reporter.received[-1].text

@@ -118,7 +118,7 @@ class Outgoing:
     async def _recipient(self, chat_id: str) -> dict[str, str]:
         """Quote the person's last message while its free replies last; past 7 days, refuse."""
         now = self.clock()
-        chat_key = self.services.pseudonyms.chat(CHANNEL, chat_id)
+        chat_key = self.services.pseudonyms.window(CHANNEL, chat_id)
         async with self.dispatcher.store.transaction() as conn:
             sealed = await zalo_oa.spend_free_reply(conn, chat_key, heard_after=now - FREE_HOURS,
                                                     most=FREE_REPLIES)

@@ -49,7 +49,7 @@ from bot.conversation.i18n import gettext, use_language
 from bot.conversation.messages import Attachment, Capabilities, Reply
 from bot.errors import ConfigError, RetryLater
 from bot.security.identity import seal_at_rest
-from bot.store import zalo_oa
+from bot.store import outbox, zalo_oa
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
@@ -244,11 +244,17 @@ class ZaloOaChannel(Lifecycle):
         await self._answer(event.update_id, chat_id, replies)
 
     async def _heard(self, chat_id: str, message_id: str) -> None:
-        """The person wrote: replies quoting this message are free for a while."""
+        """The person wrote: replies quoting this message are free for a while, and what was
+        held for them while their window was closed is due now."""
         now = self.clock()
+        pseudonyms = self.services.pseudonyms
         async with self.dispatcher.store.transaction() as conn:
-            await zalo_oa.heard(conn, self.services.pseudonyms.chat(CHANNEL, chat_id),
+            await zalo_oa.heard(conn, pseudonyms.window(CHANNEL, chat_id),
                                 seal_at_rest(self.services.keyring, message_id), now)
+            released = await outbox.release_held(conn, CHANNEL,
+                                                 pseudonyms.held(CHANNEL, chat_id), now)
+        if released:
+            logs.event(log, "zalo_oa.held_released", messages=released)
 
     async def _download(self, url: str | None) -> Attachment:
         """The picture a person sent, or a described one (no data) that the handler asks

@@ -1,4 +1,5 @@
-"""Zalo Official Account: the OAuth tokens (sealed) and each person's messaging window.
+"""Zalo Official Account: the OAuth tokens (sealed), each person's messaging window, and
+outbox rows held until a person's window opens again.
 
 Revision ID: 0009
 Revises: 0008
@@ -34,8 +35,14 @@ def upgrade() -> None:
         sa.Column("free_replies", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("chat_key", name=op.f("pk_zalo_oa_windows")),
     )
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("held_for", sa.String(length=64), nullable=True))
+        batch.create_index("ix_outbox_held_for", ["held_for"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_held_for")
+        batch.drop_column("held_for")
     op.drop_table("zalo_oa_windows")
     op.drop_table("zalo_oa_tokens")
