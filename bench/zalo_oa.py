@@ -101,7 +101,7 @@ async def _heard(store: Store, services: Services, server: FakeZaloOaServer,
         for person in people:
             for _ in range(per_person):
                 _, message_id = server._heard(person)
-                await zalo_oa.heard(conn, services.pseudonyms.chat(CHANNEL, person),
+                await zalo_oa.heard(conn, services.pseudonyms.window(CHANNEL, person),
                                     seal_at_rest(services.keyring, message_id), now)
 
 

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.channels.inbound import chat_language
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.channels.inbound import chat_language_in
 from bot.channels.ratelimit import backoff
 from bot.channels.zalo_oa._oa_client import ApiError, OaClient, OaError
 from bot.channels.zalo_oa._oa_errors import (
@@ -75,33 +77,37 @@ class Outgoing:
 
     async def deliver(self, chat_id: str, reply: Reply) -> None:
         """Send ``reply``; raises RetryLater, Unreachable (OutsideWindow) or Undeliverable."""
+        now = self.clock()
         language: str = self.services.settings.default_language
-        if reply.options or reply.photos:  # the channel's own words are in their language
-            language = await chat_language(self.dispatcher, CHANNEL, chat_id)
-        for message in messages(reply, language):
+        async with self.dispatcher.store.transaction() as conn:
+            if reply.options or reply.photos:  # the channel's own words are in their language
+                language = await chat_language_in(conn, self.dispatcher, CHANNEL, chat_id)
+            parts = messages(reply, language)
+            recipients = [await self._recipient(conn, chat_id, now) for _ in parts]
+        for message, recipient in zip(parts, recipients, strict=True):
             try:
-                await self._send(chat_id, message)
+                await self._send(recipient, message)
             except ApiError as exc:
                 if exc.code != BAD_PARAMETER or "attachment" not in message:
                     raise self._translated(exc) from exc
                 # a template refused: the same options as numbered lines mean the same
                 numbered = Reply(message["text"], reply.options, first_number=reply.first_number)
                 for part in text_parts(numbered, language, numbered=True):
-                    await self._send_translated(chat_id, {"text": part})
+                    await self._send_translated(recipient, {"text": part})
             except OaError as exc:
                 raise self._translated(exc) from exc
         self._rate_refusals = 0
 
-    async def _send_translated(self, chat_id: str, message: dict[str, Any]) -> None:
+    async def _send_translated(self, recipient: dict[str, str],
+                               message: dict[str, Any]) -> None:
         try:
-            await self._send(chat_id, message)
+            await self._send(recipient, message)
         except OaError as exc:
             raise self._translated(exc) from exc
 
-    async def _send(self, chat_id: str, message: dict[str, Any]) -> None:
+    async def _send(self, recipient: dict[str, str], message: dict[str, Any]) -> None:
         """One message, with a fresh token and one more try when Zalo calls the token
         invalid (-216)."""
-        recipient = await self._recipient(chat_id)
         try:
             token = await self.tokens.access_token()
             try:
@@ -115,16 +121,15 @@ class Outgoing:
             self.on_disconnected()
             raise RetryLater(f"zalo_oa {exc.reason}") from None
 
-    async def _recipient(self, chat_id: str) -> dict[str, str]:
+    async def _recipient(self, conn: AsyncConnection, chat_id: str,
+                         now: datetime) -> dict[str, str]:
         """Quote the person's last message while its free replies last; past 7 days, refuse."""
-        now = self.clock()
-        chat_key = self.services.pseudonyms.window(CHANNEL, chat_id)
-        async with self.dispatcher.store.transaction() as conn:
-            sealed = await zalo_oa.spend_free_reply(conn, chat_key, heard_after=now - FREE_HOURS,
-                                                    most=FREE_REPLIES)
-            heard_at = None if sealed else await zalo_oa.last_heard(conn, chat_key)
+        window = self.services.pseudonyms.window(CHANNEL, chat_id)
+        sealed = await zalo_oa.spend_free_reply(conn, window, heard_after=now - FREE_HOURS,
+                                                most=FREE_REPLIES)
         if sealed is not None:
             return {"message_id": open_at_rest(self.services.keyring, sealed)}
+        heard_at = await zalo_oa.last_heard(conn, window)
         if heard_at is not None and heard_at <= now - REACHABLE:
             raise OutsideWindow("zalo_oa: no message from them in 7 days")
         return {"user_id": chat_id}
