@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.channels.zalo_oa import NotConnected, Tokens
@@ -62,6 +63,23 @@ async def test_connect_stores_the_rotated_pair_sealed(
         async with store.transaction() as conn:
             rotated = await zalo_oa.load_tokens(conn, APP_ID)
         assert rotated is not None and rotated.refresh_token != stored.refresh_token
+    finally:
+        await tokens.client.close()
+
+
+async def test_a_token_still_valid_is_used_while_oauth_is_away(
+        store_factory: StoreFactory, server: FakeZaloOaServer, clock: FakeClock,
+        tmp_path: Path) -> None:
+    store = await store_factory.open()
+    tokens = tokens_of(settings_for(tmp_path, server), store, clock)
+    await tokens.client.open()
+    try:
+        await tokens.connect(server.issue_refresh_token())
+        first = await tokens.access_token()
+        clock.advance(hours=24, minutes=30)  # within the hour before expiry
+        server.delay("refresh", 10)  # longer than the client waits
+        tokens.client.timeout = aiohttp.ClientTimeout(total=0.2)
+        assert await tokens.access_token() == first
     finally:
         await tokens.client.close()
 
@@ -126,7 +144,15 @@ async def test_a_refused_refresh_says_what_to_do(
         server.fail_next("refresh", -14014)
         with caplog.at_level(logging.CRITICAL), pytest.raises(NotConnected):
             await tokens.access_token()
+        # asked again, it neither offers the refused token to Zalo nor logs it again
+        asked = len(server.refreshes)
+        with pytest.raises(NotConnected):
+            await tokens.access_token()
+        assert len(server.refreshes) == asked
         [record] = [r for r in caplog.records if r.getMessage() == "zalo_oa.reconnect_needed"]
         assert "admin zalo-oa connect --refresh-token TOKEN" in record.fields["action"]
+        # connected anew (as the command does), it works again
+        await tokens.connect(server.issue_refresh_token())
+        assert await tokens.access_token()
     finally:
         await tokens.client.close()

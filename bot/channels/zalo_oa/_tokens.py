@@ -52,6 +52,9 @@ class Tokens:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._known: StoredTokens | None = None
+        self._refused_token: str | None = None
+        """The stored (sealed) refresh token Zalo refused: not offered again, nor logged again,
+        until an administrator connects the OA anew."""
         self.refreshes = 0
 
     @property
@@ -89,14 +92,18 @@ class Tokens:
                           else stored.access_expires_at - REFRESH_AHEAD > now)
             if still_good:
                 return access
+            if stored.refresh_token == self._refused_token:
+                raise NotConnected("Zalo refused the refresh token")
             if stored.refresh_expires_at <= now:
-                self._refused("refresh token expired")
+                self._refused(stored, "refresh token expired")
             try:
                 pair = await self.client.refresh(open_at_rest(self.keyring,
                                                               stored.refresh_token))
             except OaError as exc:
                 if isinstance(exc, ApiError):
-                    self._refused(f"Zalo refused the refresh token ({exc.reason})")
+                    self._refused(stored, f"Zalo refused the refresh token ({exc.reason})")
+                if refused is None and stored.access_expires_at > now:
+                    return access  # Zalo's OAuth is away; the token still works a while
                 raise
             return await self._save(pair)
 
@@ -113,7 +120,8 @@ class Tokens:
         logs.event(log, "zalo_oa.token_refreshed", expires_in_s=round(life.total_seconds()))
         return pair.access_token
 
-    def _refused(self, reason: str) -> None:
+    def _refused(self, stored: StoredTokens, reason: str) -> None:
+        self._refused_token = stored.refresh_token
         logs.event(log, "zalo_oa.reconnect_needed", logging.CRITICAL, reason=reason,
                    action=f"run {RECONNECT}")
         raise NotConnected(reason)
