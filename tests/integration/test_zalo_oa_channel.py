@@ -4,6 +4,7 @@ held until the person writes again), errors at the boundary."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -174,3 +175,17 @@ async def test_rate_limits_retry_later_and_unfollowers_are_unreachable(bot: Runn
     async with bot.store.transaction() as conn:
         chat_key = bot.channel.services.pseudonyms.chat(CHANNEL, person.user_id)
         assert await users.chat_unreachable(conn, CHANNEL, chat_key)
+
+
+async def test_concurrent_sends_with_a_refused_token_refresh_once(bot: RunningOa) -> None:
+    people = [OaPerson(bot.server, new_user_id()) for _ in range(5)]
+    for person in people:
+        await person.say("/start")
+    refreshes = len(bot.server.refreshes)
+    bot.server.expire_access_tokens()
+    bot.server.delay("refresh", 0.2)
+    await asyncio.gather(*(bot.channel.send(person.user_id, Reply("cùng lúc"))
+                           for person in people))
+    assert all(person.received[-1].text == "cùng lúc" for person in people)
+    # one refresh for all five (the fake refuses a refresh token used twice)
+    assert [accepted for _, accepted in bot.server.refreshes[refreshes:]] == [True]
