@@ -102,6 +102,7 @@ async def _heard(store: Store, services: Services, server: FakeZaloOaServer,
             for _ in range(per_person):
                 _, message_id = server._heard(person)
                 await zalo_oa.heard(conn, services.pseudonyms.window(CHANNEL, person),
+                                    services.pseudonyms.message(CHANNEL, message_id),
                                     seal_at_rest(services.keyring, message_id), now)
 
 

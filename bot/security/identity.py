@@ -28,6 +28,10 @@ class Pseudonyms:
         :meth:`chat` so that the time does not join to a person."""
         return self._keyring.alias(f"window/{channel}", chat_id)
 
+    def message(self, channel: str, message_id: str) -> str:
+        """The alias a platform's message id is recognised by when it is delivered again."""
+        return self._keyring.alias(f"message/{channel}", message_id)
+
     def held(self, channel: str, chat_id: str) -> str:
         """The alias that marks the messages held for a chat until its window opens again;
         unrelated to :meth:`chat`, since a held message may be a report's."""

@@ -417,8 +417,10 @@ zalo_oa_tokens = Table(
 zalo_oa_windows = Table(
     "zalo_oa_windows",
     metadata,
-    # a person's last message (its id sealed) and the free replies spent on it since
+    # a person's last message (its id sealed, and as a keyed hash to recognise it delivered
+    # again) and the free replies spent on it since
     Column("chat_key", String(64), primary_key=True),
+    Column("message_key", String(64), nullable=False),
     Column("message_id", Text, nullable=False),
     Column("heard_at", UTCDateTime, nullable=False),
     Column("free_replies", Integer, nullable=False),

@@ -47,12 +47,16 @@ async def save_tokens(conn: AsyncConnection, app_id: str, tokens: StoredTokens,
         .on_conflict_do_update(index_elements=["app_id"], set_=values))
 
 
-async def heard(conn: AsyncConnection, chat_key: str, message_id: str, now: datetime) -> None:
-    """The person wrote (``message_id`` sealed): a new window, no free reply spent on it."""
-    values = {"message_id": message_id, "heard_at": now, "free_replies": 0}
-    await conn.execute(
-        insert_ignore(conn, zalo_oa_windows).values(chat_key=chat_key, **values)
-        .on_conflict_do_update(index_elements=["chat_key"], set_=values))
+async def heard(conn: AsyncConnection, chat_key: str, message_key: str, message_id: str,
+                now: datetime) -> None:
+    """The person wrote (``message_id`` sealed, ``message_key`` its keyed hash): a new
+    window, no free reply spent on it. The same message delivered again changes nothing."""
+    values = {"message_key": message_key, "message_id": message_id, "heard_at": now,
+              "free_replies": 0}
+    statement = insert_ignore(conn, zalo_oa_windows).values(chat_key=chat_key, **values)
+    await conn.execute(statement.on_conflict_do_update(
+        index_elements=["chat_key"], set_=values,
+        where=zalo_oa_windows.c.message_key != statement.excluded.message_key))
 
 
 async def spend_free_reply(conn: AsyncConnection, chat_key: str, *, heard_after: datetime,

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from bot.channels.zalo_oa._oa_events import signature
 from bot.conversation.messages import Option, Reply
 from bot.conversation.proactive import push
 from bot.errors import OutsideWindow, RetryLater
-from bot.store import outbox, users
+from bot.store import Store, outbox, users, zalo_oa
 from tests.conftest import FakeClock
 from tests.fakes.zalo_oa_api import new_user_id
 from tests.integration._zalo_oa import OaPerson, RunningOa, running_oa
@@ -189,3 +190,19 @@ async def test_concurrent_sends_with_a_refused_token_refresh_once(bot: RunningOa
     assert all(person.received[-1].text == "cùng lúc" for person in people)
     # one refresh for all five (the fake refuses a refresh token used twice)
     assert [accepted for _, accepted in bot.server.refreshes[refreshes:]] == [True]
+
+
+async def test_a_message_delivered_again_does_not_renew_its_free_replies(
+        store: Store, clock: FakeClock) -> None:
+    now = clock()
+    async with store.transaction() as conn:
+        await zalo_oa.heard(conn, "w", "m1", "sealed-1", now)
+        for _ in range(8):
+            assert await zalo_oa.spend_free_reply(conn, "w", heard_after=now - timedelta(
+                hours=48), most=8) == "sealed-1"
+        await zalo_oa.heard(conn, "w", "m1", "sealed-1", now)  # the same message again
+        assert await zalo_oa.spend_free_reply(
+            conn, "w", heard_after=now - timedelta(hours=48), most=8) is None
+        await zalo_oa.heard(conn, "w", "m2", "sealed-2", now)  # a new message: a new window
+        assert await zalo_oa.spend_free_reply(
+            conn, "w", heard_after=now - timedelta(hours=48), most=8) == "sealed-2"

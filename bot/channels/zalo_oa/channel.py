@@ -250,6 +250,7 @@ class ZaloOaChannel(Lifecycle):
         pseudonyms = self.services.pseudonyms
         async with self.dispatcher.store.transaction() as conn:
             await zalo_oa.heard(conn, pseudonyms.window(CHANNEL, chat_id),
+                                pseudonyms.message(CHANNEL, message_id),
                                 seal_at_rest(self.services.keyring, message_id), now)
             released = await outbox.release_held(conn, CHANNEL,
                                                  pseudonyms.held(CHANNEL, chat_id), now)

@@ -30,6 +30,7 @@ def upgrade() -> None:
     op.create_table(
         "zalo_oa_windows",
         sa.Column("chat_key", sa.String(length=64), nullable=False),
+        sa.Column("message_key", sa.String(length=64), nullable=False),
         sa.Column("message_id", sa.Text(), nullable=False),
         sa.Column("heard_at", UTCDateTime, nullable=False),
         sa.Column("free_replies", sa.Integer(), nullable=False),
