@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--partial", action="store_true",
                         help="import the good rows even when some are bad")
     deadlines_admin.add_parser(admin_commands)
+    zalo_oa = admin_commands.add_parser("zalo-oa", help="the Zalo Official Account's tokens")
+    zalo_oa_commands = zalo_oa.add_subparsers(dest="zalo_oa_command", required=True,
+                                              metavar="ACTION")
+    connect = zalo_oa_commands.add_parser(
+        "connect", help="store the OA's first tokens from the refresh token of the OAuth consent")
+    connect.add_argument("--refresh-token", metavar="TOKEN", required=True,
+                         help="the refresh token the Zalo developer console gave (used once)")
     return parser
 
 
@@ -104,6 +111,12 @@ async def _run(settings: Settings, user: str) -> None:
             zalo = ZaloBotChannel(app.dispatcher)
             app.add_routes(zalo.install_routes)
             channels.append(zalo)
+        if settings.zalo_oa_app_id is not None:
+            from bot.channels.zalo_oa import ZaloOaChannel
+
+            oa = ZaloOaChannel(app.dispatcher)
+            app.add_routes(oa.install_routes)
+            channels.append(oa)
         for channel in channels:
             running.push_async_callback(channel.stop)
             await channel.initialize()
@@ -196,6 +209,8 @@ def _admin(settings: Settings, args: argparse.Namespace) -> int:
                       open_store=_admin_store)
     if args.admin_command == "deadlines":
         return asyncio.run(deadlines_admin.run(settings, services, args, _admin_store))
+    if args.admin_command == "zalo-oa":
+        return asyncio.run(_admin_zalo_oa_connect(settings, services, args.refresh_token))
     try:
         commune_code, province_code = _invite_place(services, args)
     except ValueError as exc:
@@ -306,6 +321,54 @@ async def _admin_unrouted(settings: Settings, services: Services) -> None:
               f"{report.province_code} {place.province}\t{report.received_day.isoformat()}")
 
 
+async def _admin_zalo_oa_connect(settings: Settings, services: Services,
+                                 refresh_token: str) -> int:
+    from datetime import UTC, datetime
+
+    from bot.channels.zalo_oa import Tokens
+    from bot.channels.zalo_oa._oa_client import ApiError, OaClient, OaError
+    from bot.clock import VIETNAM
+    from bot.store import audit
+
+    for setting, value in (("PCMT_ZALO_OA_APP_ID", settings.zalo_oa_app_id),
+                           ("PCMT_ZALO_OA_APP_SECRET", settings.zalo_oa_app_secret)):
+        if value is None:
+            raise ConfigError(setting, "must be set to connect the Zalo OA")
+    assert settings.zalo_oa_app_id is not None and settings.zalo_oa_app_secret is not None
+    token = refresh_token.strip()
+    if not token:
+        raise ConfigError("--refresh-token", "is empty")
+    client = OaClient(api_url=settings.zalo_oa_api_url, oauth_url=settings.zalo_oa_oauth_url,
+                      app_id=settings.zalo_oa_app_id,
+                      app_secret=settings.zalo_oa_app_secret.get_secret_value(),
+                      timeout=settings.zalo_oa_timeout_seconds, connections=1)
+    store = await _admin_store(settings, services)
+    await client.open()
+    try:
+        tokens = Tokens(store, services.keyring, client, lambda: datetime.now(UTC))
+        try:
+            await tokens.connect(token)
+        except OaError as exc:
+            what = ("Zalo refused the refresh token" if isinstance(exc, ApiError)
+                    else "Zalo's OAuth server did not answer")
+            print(f"pcmt-bot: {what} ({exc.reason}); nothing was stored. Get a new refresh "
+                  "token from the OA's consent in the Zalo developer console and run this "
+                  "again (each token works once).", file=sys.stderr)
+            return 1
+        async with store.transaction() as conn:
+            await audit.record(conn, at=datetime.now(UTC), actor="admin",
+                               action="zalo_oa.connected", subject=settings.zalo_oa_app_id)
+    finally:
+        await client.close()
+        await store.close()
+    expires = tokens.expires_at
+    assert expires is not None
+    print(f"the Zalo OA of app {settings.zalo_oa_app_id} is connected; the access token is "
+          f"valid until {expires.astimezone(VIETNAM):%Y-%m-%d %H:%M} Vietnam time and is "
+          "refreshed on its own from now on")
+    return 0
+
+
 def _communes_search(words: list[str], limit: int, as_json: bool) -> None:
     from bot.geo import CommuneIndex, load_communes
 
@@ -376,5 +439,6 @@ def _log_file(settings: Settings, command: str) -> Path | None:
 def _secrets(settings: Settings) -> list[str]:
     return [secret.get_secret_value()
             for secret in (settings.telegram_token, settings.zalo_bot_token,
-                           settings.zalo_bot_webhook_secret, settings.secret_key)
+                           settings.zalo_bot_webhook_secret, settings.zalo_oa_app_secret,
+                           settings.zalo_oa_secret_key, settings.secret_key)
             if secret is not None]

@@ -10,6 +10,7 @@
     ├── DeliveryError          a channel could not deliver a message
     │   ├── RetryLater         transient: rate limit, timeout, network, server error
     │   ├── Unreachable        the recipient blocked the bot or left the chat
+    │   │   └── OutsideWindow  the platform's window for writing to them has closed
     │   └── Undeliverable      the message itself is wrong for the platform
     ├── PrivacyError           a sealed value that does not open
     │   └── ImageRejected      an upload that is not a picture we decode
@@ -62,6 +63,12 @@ class RetryLater(DeliveryError):
 
 class Unreachable(DeliveryError):
     """The recipient cannot be reached any more (blocked the bot, left the chat)."""
+
+
+class OutsideWindow(Unreachable):
+    """The platform lets a bot write to someone only for a while after they last wrote (Zalo
+    OA: 7 days), and that time is over: they are unreachable until they write again, and no
+    retry helps before then."""
 
 
 class Undeliverable(DeliveryError):

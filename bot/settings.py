@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     zalo_bot_backoff_seconds: float = Field(default=1.0, gt=0)
     zalo_bot_backoff_max_seconds: float = Field(default=300.0, gt=0)
 
+    zalo_oa_app_id: str | None = Field(
+        default=None, description="The Zalo app of the Official Account; runs the OA channel.")
+    zalo_oa_app_secret: SecretStr | None = Field(
+        default=None, description="The app's secret key, sent with every token refresh.")
+    zalo_oa_secret_key: SecretStr | None = Field(
+        default=None, description="The OA secret key of the app's webhook settings (signatures).")
+    zalo_oa_api_url: str = "https://openapi.zalo.me"
+    zalo_oa_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_oa_concurrency: int = Field(default=16, ge=1, le=256)
+    zalo_oa_timeout_seconds: float = Field(default=10.0, gt=0)
+
     web_host: str = "0.0.0.0"  # noqa: S104 - a container must listen on all interfaces
     web_port: int | None = Field(default=None, ge=1, le=65535)
 
@@ -116,7 +127,7 @@ class Settings(BaseSettings):
         return url.set(drivername=driver).render_as_string(hide_password=False)
 
     @field_validator("telegram_base_url", "telegram_base_file_url", "zalo_bot_base_url",
-                     "public_url")
+                     "zalo_oa_api_url", "zalo_oa_oauth_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -130,17 +141,25 @@ class Settings(BaseSettings):
             raise ValueError("must be 8 to 256 characters (Zalo's limits)")
         return value
 
+    @field_validator("zalo_oa_app_id")
+    @classmethod
+    def _zalo_app_id(cls, value: str | None) -> str | None:
+        if value is not None and not (value.isascii() and value.isdigit()):
+            raise ValueError("must be the app's number from the Zalo developer console")
+        return value
+
     @property
     def channels(self) -> tuple[str, ...]:
         """The channels this deployment can run: the console always, Telegram and the Zalo
-        Bot Platform each with its token."""
-        configured = [("telegram", self.telegram_token), ("zalo_bot", self.zalo_bot_token)]
+        Bot Platform each with its token, the Zalo OA with its app."""
+        configured = [("telegram", self.telegram_token), ("zalo_bot", self.zalo_bot_token),
+                      ("zalo_oa", self.zalo_oa_app_id)]
         return ("console", *(name for name, token in configured if token is not None))
 
     @property
     def messaging(self) -> bool:
         """Whether a messaging platform is configured (else ``run`` talks on the console)."""
-        return self.telegram_token is not None or self.zalo_bot_token is not None
+        return len(self.channels) > 1
 
     @property
     def deadline_reminder_offsets(self) -> tuple[int, ...]:

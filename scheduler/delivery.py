@@ -20,8 +20,16 @@ from bot.channels import ratelimit
 from bot.channels.base import Channel
 from bot.conversation import menus as numbering
 from bot.conversation.messages import Reply
-from bot.errors import DeliveryError, PrivacyError, RetryLater, Undeliverable, Unreachable
-from bot.security.identity import Pseudonyms, open_at_rest
+from bot.errors import (
+    DeliveryError,
+    OutsideWindow,
+    PrivacyError,
+    RetryLater,
+    Undeliverable,
+    Unreachable,
+)
+from bot.reports import reporter_held
+from bot.security.identity import SEALED, Pseudonyms, open_at_rest
 from bot.security.privacy import Keyring
 from bot.settings import Settings
 from bot.store import Store, menus, officers, outbox, users
@@ -42,6 +50,7 @@ class Delivery:
     def __init__(self, store: Store, channels: Mapping[str, Channel], settings: Settings,
                  clock: Callable[[], datetime], keyring: Keyring) -> None:
         self.store = store
+        self.settings = settings
         self.keyring = keyring
         self.pseudonyms = Pseudonyms(keyring)
         self.channels = dict(channels)
@@ -126,6 +135,9 @@ class Delivery:
         except RetryLater as exc:
             await self._retry(channel.name, item, exc)
             return 0
+        except OutsideWindow as exc:
+            await self._hold(channel.name, chat_id, item, exc)
+            return 0
         except DeliveryError as exc:
             await self._give_up(channel.name, item, exc)
             return 0
@@ -162,6 +174,22 @@ class Delivery:
                 await officers.lose(conn, channel, chat_id)
         logs.event(log, "outbox.failed", logging.ERROR, channel=channel, outbox_id=item.id,
                    attempts=item.attempts, error=type(exc).__name__)
+
+    async def _hold(self, channel: str, chat_id: str, item: OutboxItem,
+                    exc: OutsideWindow) -> None:
+        """The recipient's window is closed: keep the message for when they write again,
+        plan nothing more for them meanwhile, and tell a report's police that its reporter
+        cannot be reached for now. A police chat stays an inbox: its cards wait too, and the
+        unacknowledged report escalates as any would."""
+        now = self.clock()
+        async with self.store.transaction() as conn:
+            await outbox.hold(conn, item.id, self.pseudonyms.held(channel, chat_id),
+                              f"{type(exc).__name__}: {exc}")
+            await users.mark_unreachable(conn, channel, self.pseudonyms.chat(channel, chat_id))
+            told = item.chat_id.startswith(SEALED) and await reporter_held(
+                conn, item.dedupe_key, keyring=self.keyring, settings=self.settings, now=now)
+        logs.event(log, "outbox.held", logging.WARNING, channel=channel, outbox_id=item.id,
+                   police_told=told)
 
     async def _release(self, items: list[OutboxItem]) -> None:
         async with self.store.transaction() as conn:

@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot import logs
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Reply
@@ -174,10 +176,16 @@ async def language_of(dispatcher: Dispatcher, channel: str, chat_id: str, user_i
 async def chat_language(dispatcher: Dispatcher, channel: str, chat_id: str) -> str:
     """The language of whoever is behind ``chat_id`` (the default for a chat never seen),
     for words a channel adds to a reply on its own."""
-    chat_key = dispatcher.services.pseudonyms.chat(channel, chat_id)
     async with dispatcher.store.transaction() as conn:
-        user_id = await menus.user_of_chat(conn, channel, chat_key)
-        user = await users.get(conn, user_id) if user_id is not None else None
+        return await chat_language_in(conn, dispatcher, channel, chat_id)
+
+
+async def chat_language_in(conn: AsyncConnection, dispatcher: Dispatcher, channel: str,
+                           chat_id: str) -> str:
+    """:func:`chat_language` within a transaction the caller holds."""
+    chat_key = dispatcher.services.pseudonyms.chat(channel, chat_id)
+    user_id = await menus.user_of_chat(conn, channel, chat_key)
+    user = await users.get(conn, user_id) if user_id is not None else None
     default = dispatcher.services.settings.default_language
     return (user.language if user is not None else None) or default
 

@@ -93,10 +93,13 @@ class Capabilities:
     photos_in: bool = True
     photos_out: bool = True
     text_limit: int = 4096
+    numbers: bool = False
+    """Buttons that send back their option's number as typed text (Zalo OA's, whose tap is
+    a message): the options are numbered like numbered lines, and a typed number works too."""
 
     @property
     def numbered(self) -> bool:
-        return not self.buttons
+        return not self.buttons or self.numbers
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,6 +199,23 @@ async def notify(conn: AsyncConnection, report: Report, *, keyring: Keyring, set
     return len(recipients)
 
 
+async def reporter_held(conn: AsyncConnection, dedupe_key: str, *, keyring: Keyring,
+                        settings: Settings, now: datetime) -> bool:
+    """A message to a reporter (``dedupe_key`` of :func:`relay_to_reporter`) is held until
+    they write again: tell the report's police, who may be waiting on an answer, and nothing
+    about the reporter. False for any other message."""
+    head, _, rest = dedupe_key.partition(":")
+    number, _, what = rest.partition(":")
+    if head != "report" or not number.isdigit() or not what:
+        return False
+    report = await reports.by_id(conn, int(number))
+    if report is None:
+        return False
+    await notify(conn, report, keyring=keyring, settings=settings, text_id="police.reporter_held",
+                 dedupe=f"held:{what}", now=now)
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     """Where the reporter can be reached; only ever stored sealed."""

@@ -28,6 +28,20 @@ class Pseudonyms:
     def chat(self, channel: str, chat_id: str) -> str:
         return self._keyring.alias(f"chat/{channel}", chat_id)
 
+    def window(self, channel: str, chat_id: str) -> str:
+        """The alias of a chat's messaging window (when they last wrote); unrelated to
+        :meth:`chat` so that the time does not join to a person."""
+        return self._keyring.alias(f"window/{channel}", chat_id)
+
+    def message(self, channel: str, message_id: str) -> str:
+        """The alias a platform's message id is recognised by when it is delivered again."""
+        return self._keyring.alias(f"message/{channel}", message_id)
+
+    def held(self, channel: str, chat_id: str) -> str:
+        """The alias that marks the messages held for a chat until its window opens again;
+        unrelated to :meth:`chat`, since a held message may be a report's."""
+        return self._keyring.alias(f"held/{channel}", chat_id)
+
     def reporter(self, channel: str, user_id: str) -> str:
         """The alias abuse limits count reports by; unrelated to :meth:`user` by design."""
         return self._keyring.alias(f"reporter/{channel}", user_id)

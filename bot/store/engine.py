@@ -70,6 +70,23 @@ class Store:
         async with self._writer, self.engine.begin() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def advisory_lock(self, key: int) -> AsyncIterator[None]:
+        """Hold PostgreSQL's session lock ``key`` (waiting for another process to let go) for
+        work that must not run in two processes at once but calls out over the network, so no
+        transaction stays open meanwhile. On SQLite, one process owns the file: nothing to do."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            await conn.commit()
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                await conn.commit()
+
     async def close(self) -> None:
         await self.engine.dispose()
 

@@ -21,7 +21,7 @@ from bot.store._upsert import insert_ignore
 from bot.store.schema import outbox
 from bot.store.types import UTCDateTime
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, HELD = "pending", "sent", "failed", "held"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +137,22 @@ async def retry_at(conn: AsyncConnection, item_id: int, due_at: datetime, error:
 async def give_up(conn: AsyncConnection, item_id: int, error: str) -> None:
     await conn.execute(update(outbox).where(outbox.c.id == item_id).values(
         status=FAILED, claimed_until=None, last_error=error[:200]))
+
+
+async def hold(conn: AsyncConnection, item_id: int, held_for: str, error: str) -> None:
+    """Keep a message the platform will not take until its recipient writes again (a closed
+    messaging window); ``held_for`` is the alias that :func:`release_held` is called with."""
+    await conn.execute(update(outbox).where(outbox.c.id == item_id).values(
+        status=HELD, held_for=held_for, claimed_until=None, last_error=error[:200]))
+
+
+async def release_held(conn: AsyncConnection, channel: str, held_for: str,
+                       now: datetime) -> int:
+    """The recipient wrote again: what was held for them is due now, with its attempts back."""
+    result = await conn.execute(update(outbox).where(
+        outbox.c.status == HELD, outbox.c.channel == channel, outbox.c.held_for == held_for,
+    ).values(status=PENDING, held_for=None, due_at=now, attempts=0))
+    return int(result.rowcount)
 
 
 async def release(conn: AsyncConnection, item_ids: Collection[int]) -> None:

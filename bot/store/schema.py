@@ -79,8 +79,11 @@ outbox = Table(
     Column("last_error", String(200), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    # a held message waits for this alias of its chat to write again (migration 0009)
+    Column("held_for", String(64), nullable=True),
     UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
     Index("ix_outbox_status_due_at", "status", "due_at"),
+    Index("ix_outbox_held_for", "held_for"),
 )
 
 audit_log = Table(
@@ -395,4 +398,30 @@ deadline_snoozes = Table(
     Column("unit", String(16), primary_key=True),
     Column("remind_on", Date, nullable=False, index=True),
     Column("sent", Boolean, nullable=False),
+)
+
+# --- Zalo Official Account (migration 0009) ---
+
+zalo_oa_tokens = Table(
+    "zalo_oa_tokens",
+    metadata,
+    # both tokens sealed; the refresh token is single use, so the two are written together
+    Column("app_id", String(32), primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    Column("access_expires_at", UTCDateTime, nullable=False),
+    Column("refresh_expires_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+zalo_oa_windows = Table(
+    "zalo_oa_windows",
+    metadata,
+    # a person's last message (its id sealed, and as a keyed hash to recognise it delivered
+    # again) and the free replies spent on it since
+    Column("chat_key", String(64), primary_key=True),
+    Column("message_key", String(64), nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("heard_at", UTCDateTime, nullable=False),
+    Column("free_replies", Integer, nullable=False),
 )

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
                    "blind set"]),
     ("bench.communes", ["latency per query", "targets met"]),
     ("bench.telegram", ["echo", "pcmt-bot", "ratio"]),
+    ("bench.zalo_oa", ["client", "channel", "messages/s", "channel/client ratio"]),
     ("bench.checkins", ["sqlite:", "planned at", "250,000 would take"]),
     ("bench.deadlines", ["reminders in", "duplicates queued by the second tick of a day: 0"]),
 ])

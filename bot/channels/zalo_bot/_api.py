@@ -13,6 +13,8 @@ from typing import Any
 
 import aiohttp
 
+from bot.channels.zalo_shared import DownloadFailed, download, read_at_most
+
 MAX_REPLY_BYTES = 1024 * 1024
 """Largest Bot API answer read; an update or a sent message is a few hundred bytes."""
 POLL_EMPTY = 408
@@ -74,7 +76,7 @@ class BotApi:
             async with self._session.post(self._prefix + method, json=payload or {},
                                           timeout=limit) as response:
                 status = response.status
-                raw = await _read_at_most(response.content, MAX_REPLY_BYTES)
+                raw = await read_at_most(response.content, MAX_REPLY_BYTES)
         except TimeoutError:
             raise NetworkError(method, "timeout") from None
         except aiohttp.ClientError as exc:
@@ -117,37 +119,14 @@ class BotApi:
         await self.call("sendMessage", {"chat_id": chat_id, "text": text})
 
     async def download(self, url: str, max_bytes: int) -> bytes | None:
-        """The file at ``url`` (a photo a person sent; Zalo's links are public and expire),
-        or None when it is larger than ``max_bytes``; raises :class:`NetworkError`."""
+        """The file at ``url``, or None when it is larger than ``max_bytes``; raises
+        :class:`NetworkError`."""
         if self._session is None:
             raise NetworkError("download", "client closed")
-        if not url.startswith(("https://", "http://")):
-            raise NetworkError("download", "not a web address")
         try:
-            async with self._session.get(url, timeout=aiohttp.ClientTimeout(
-                    total=3 * self.timeout)) as response:
-                if response.status != 200:
-                    raise NetworkError("download", f"HTTP {response.status}")
-                if (response.content_length or 0) > max_bytes:
-                    return None
-                data = await _read_at_most(response.content, max_bytes)
-        except TimeoutError:
-            raise NetworkError("download", "timeout") from None
-        except aiohttp.ClientError as exc:
-            raise NetworkError("download", type(exc).__name__) from None
-        return None if len(data) > max_bytes else data
-
-
-async def _read_at_most(content: aiohttp.StreamReader, limit: int) -> bytes:
-    """The body, or its first bytes past ``limit`` (enough to tell it is too long)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in content.iter_chunked(64 * 1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            break
-    return b"".join(chunks)
+            return await download(self._session, url, max_bytes, 3 * self.timeout)
+        except DownloadFailed as exc:
+            raise NetworkError("download", exc.reason) from None
 
 
 def _result(method: str, status: int, raw: bytes) -> Any:

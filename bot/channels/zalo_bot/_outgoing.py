@@ -1,10 +1,6 @@
 """Replies out to Zalo: plain text in parts of at most 2,000 characters, the options as
 numbered lines under it with a line saying how to choose, and pictures described rather than
-sent.
-
-Zalo's ``sendPhoto`` takes only a public link. A report's photos are evidence kept sealed;
-putting them at a public address, and so on Zalo's servers, would hand them to anyone with
-the link, so a reply's pictures become a line saying how many there are and where to see them.
+sent (:mod:`bot.channels.zalo_shared` says why).
 """
 
 from __future__ import annotations
@@ -13,32 +9,19 @@ from collections.abc import Callable
 
 from bot.channels.inbound import chat_language
 from bot.channels.ratelimit import backoff
-from bot.channels.split import split_text
 from bot.channels.zalo_bot._api import ApiError, BotApi, ZaloError
 from bot.channels.zalo_bot._errors import QUOTA_EXCEEDED, delivery_error, token_rejected
 from bot.channels.zalo_bot._updates import CHANNEL
+from bot.channels.zalo_shared import MAX_TEXT, text_parts
 from bot.conversation.dispatch import Dispatcher
-from bot.conversation.i18n import gettext, use_language
 from bot.conversation.messages import Reply
 
-MAX_TEXT = 2000
-"""Zalo's limit for one message's text."""
+__all__ = ["MAX_TEXT", "Outgoing", "render"]
 
 
 def render(reply: Reply, language: str) -> list[str]:
     """The messages ``reply`` takes on Zalo, in order."""
-    blocks = [reply.text]
-    with use_language(language):
-        if reply.photos:
-            blocks.append(gettext("zalo_bot.photos_withheld", count=len(reply.photos)))
-        if reply.options:
-            first = reply.first_number
-            blocks.append("\n".join(f"{number}. {option.label}" for number, option
-                                    in enumerate(reply.options, start=first)))
-            last = first + len(reply.options) - 1
-            blocks.append(gettext("zalo_bot.choose_one", number=first) if first == last
-                          else gettext("zalo_bot.choose", first=first, last=last))
-    return split_text("\n\n".join(block for block in blocks if block.strip()), MAX_TEXT)
+    return text_parts(reply, language, numbered=True)
 
 
 class Outgoing:

@@ -12,10 +12,10 @@ police units: only commands are heard there, and nothing posted in one is downlo
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from bot.channels.zalo_shared import platform_id, update_id
 from bot.conversation.messages import ChatKind, Incoming
 from bot.text import clean_platform_text
 
@@ -27,8 +27,6 @@ IMAGE = "message.image.received"
 _NOT_READ = frozenset({"message.sticker.received", "message.voice.received",
                        "message.unsupported.received"})
 _KINDS = {"PRIVATE": ChatKind.PRIVATE, "GROUP": ChatKind.GROUP}
-MAX_ID = 64
-"""Longest platform id accepted (Zalo's are 20 hexadecimal characters)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +64,6 @@ def unwrap(body: object) -> dict[str, Any] | None:
     return body if isinstance(body.get("event_name"), str) else None
 
 
-def update_id(message_id: str) -> int:
-    """A whole number that stands for a message id (a hex string longer than a BIGINT holds),
-    for the recent-id guard and the table of updates already handled."""
-    return int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:8], "big") >> 1
-
-
 def read(update: object) -> Event:
     if not isinstance(update, dict):
         return Ignored("not an object")
@@ -79,12 +71,12 @@ def read(update: object) -> Event:
     if not isinstance(message, dict):
         return Ignored("no message")
     chat, sender = message.get("chat"), message.get("from")
-    chat_id = _id(chat.get("id")) if isinstance(chat, dict) else None
-    user_id = _id(sender.get("id")) if isinstance(sender, dict) else None
+    chat_id = platform_id(chat.get("id")) if isinstance(chat, dict) else None
+    user_id = platform_id(sender.get("id")) if isinstance(sender, dict) else None
     if chat_id is None or user_id is None:
         return Ignored("no chat or sender")
     assert isinstance(chat, dict) and isinstance(sender, dict)
-    message_id = _id(message.get("message_id"))
+    message_id = platform_id(message.get("message_id"))
     number = update_id(message_id) if message_id is not None else None
     if sender.get("is_bot") is True:
         return Ignored("from a bot", number)
@@ -109,16 +101,6 @@ def read(update: object) -> Event:
     if isinstance(event, str) and event in _NOT_READ:
         return NotUnderstood(chat_id, user_id, number)
     return Ignored("unknown event", number)
-
-
-def _id(value: object) -> str | None:
-    """A platform id as text; ids are strings on Zalo, numbers are taken too."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    cleaned = clean_platform_text(value).strip()
-    return cleaned if 0 < len(cleaned) <= MAX_ID and cleaned.isprintable() else None
 
 
 def _photo_url(message: dict[str, Any]) -> str | None:
