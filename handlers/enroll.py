@@ -20,7 +20,7 @@ from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import ChatKind, Option
 from bot.conversation.routing import Context, Router
 from bot.conversation.validators import Choice, Date, Text, Time
-from bot.store import checkins
+from bot.store import checkins, officers
 from handlers.officer import scope_of as officer_scope
 from handlers.start import show_menu
 
@@ -40,7 +40,7 @@ def _options(field: str, values: Iterable[str], label: str) -> list[Option]:
 FLOW = router.flow(Flow("enroll", label="flow.enroll", buttons=(EnrollButton,)))
 
 
-async def _private_scope(ctx: Context) -> tuple[str | None, str] | None:
+async def private_scope(ctx: Context) -> tuple[str | None, str] | None:
     """The commune (None for a supervisor) and province of the officer, in a private chat only
     (a name is not for a whole group); None, having said why, for anyone or anywhere else."""
     scope = await officer_scope(ctx)
@@ -55,7 +55,7 @@ async def _private_scope(ctx: Context) -> tuple[str | None, str] | None:
 
 @router.command("enroll")
 async def begin(ctx: Context) -> None:
-    area = await _private_scope(ctx)
+    area = await private_scope(ctx)
     if area is None:
         return
     commune_code, province_code = area
@@ -156,9 +156,13 @@ async def _enrol(ctx: Context) -> None:
     assert commune is not None
     starts_on = date.fromisoformat(data["start"])
     ends_on = end_of(data["kind"], starts_on) or date.fromisoformat(data["end"])
+    # enrolled from the officer's own linked chat: they are the person's case officer
+    inbox = await officers.of_chat(ctx.conn, ctx.incoming.channel, ctx.incoming.chat_id)
     person = enrolments.Enrolee(data["name"], commune.code, commune.province_code, data["kind"],
                                 starts_on, ends_on, data["cadence"], data["time"],
-                                data["language"])
+                                data["language"],
+                                case_inbox_id=inbox.id if inbox and inbox.role == "officer"
+                                else None)
     settings = ctx.services.settings
     code = await enrolments.enrol(ctx.conn, ctx.services.keyring, settings, person, ctx.now)
     await ctx.audit("enrolment.created", subject=commune.code)
@@ -168,7 +172,7 @@ async def _enrol(ctx: Context) -> None:
 
 @router.command("people")
 async def people(ctx: Context) -> None:
-    area = await _private_scope(ctx)
+    area = await private_scope(ctx)
     if area is None:
         return
     enrolled = await checkins.in_area(ctx.conn, commune_code=area[0], province_code=area[1])
