@@ -1,4 +1,4 @@
-"""Appointments of enrolled people and the weekly digest's rounds: every query of both.
+"""Appointments of enrolled people: every query of them.
 
 What an appointment is for and where arrives sealed; only its time is readable, for the
 calendar.
@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store._upsert import insert_ignore
-from bot.store.schema import appointments, checkin_alerts, checkins, digest_rounds
+from bot.store.schema import appointments
 
 PLANNED, COMING, CANNOT, ATTENDED, ABSENT = "planned", "coming", "cannot", "attended", "absent"
 ANSWERS = (COMING, CANNOT)
@@ -76,40 +75,3 @@ async def set_status(conn: AsyncConnection, appointment_id: int, status: str,
         appointments.c.id == appointment_id, appointments.c.status.in_(list(allowed)))
         .values(status=status))
     return bool(result.rowcount)
-
-
-# --- the weekly digest ----------------------------------------------------------------------
-
-async def claim_digest(conn: AsyncConnection, week: str, now: datetime) -> bool:
-    """True for the one scheduler that starts ``week``'s digest."""
-    result = await conn.execute(insert_ignore(conn, digest_rounds).values(
-        week=week, started_at=now).on_conflict_do_nothing(index_elements=["week"]))
-    return bool(result.rowcount)
-
-
-@dataclass(frozen=True, slots=True)
-class Week:
-    """One enrolment's week, as its case officer reads it."""
-
-    answered: int = 0
-    missed: int = 0
-    alerts: int = 0
-
-
-async def weeks(conn: AsyncConnection, since: datetime) -> dict[int, Week]:
-    """Check-ins answered and missed since ``since`` and alerts raised since then, by
-    enrolment, in two grouped queries whatever the number of people."""
-    counted: dict[int, dict[str, int]] = {}
-    rows = await conn.execute(select(checkins.c.enrolment_id, checkins.c.status, func.count())
-                              .where(checkins.c.slot >= since)
-                              .group_by(checkins.c.enrolment_id, checkins.c.status))
-    for enrolment_id, status, count in rows:
-        counted.setdefault(enrolment_id, {})[status] = int(count)
-    rows = await conn.execute(select(checkin_alerts.c.enrolment_id, func.count())
-                              .where(checkin_alerts.c.created_at >= since)
-                              .group_by(checkin_alerts.c.enrolment_id))
-    for enrolment_id, count in rows:
-        counted.setdefault(enrolment_id, {})["alerts"] = int(count)
-    return {enrolment_id: Week(found.get("answered", 0), found.get("missed", 0),
-                               found.get("alerts", 0))
-            for enrolment_id, found in counted.items()}

@@ -176,6 +176,13 @@ async def in_area(conn: AsyncConnection, *, commune_code: str | None,
     return [_enrolment(row) for row in rows]
 
 
+async def followed(conn: AsyncConnection) -> list[Enrolment]:
+    """Everyone whose check-ins run or are paused: whom the weekly digest is about."""
+    rows = await conn.execute(select(enrolments).where(
+        enrolments.c.status.in_([ACTIVE, PAUSED])).order_by(enrolments.c.id))
+    return [_enrolment(row) for row in rows]
+
+
 # --- check-ins ------------------------------------------------------------------------------
 
 async def miss_open(conn: AsyncConnection, enrolment_ids: Sequence[int]) -> dict[int, int]:
