@@ -17,7 +17,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.store import Store, communes
 from bot.web import WebServer
-from scheduler import checkins, deadlines, escalation, retention
+from scheduler import appointments, checkins, deadlines, digest, escalation, retention
 from scheduler.delivery import Delivery
 from scheduler.runner import Job, Scheduler
 
@@ -101,10 +101,14 @@ class App:
         calendar = checkins.CheckinTick(self.store, self.services,
                                         self.dispatcher.routes.flows["checkin"], self.clock)
         reminders = deadlines.Deadlines(self.store, self.services, self.clock)
+        appointed = appointments.AppointmentTick(self.store, self.services, self.clock)
+        weekly = digest.WeeklyDigest(self.store, self.services, self.clock)
         return [Job("escalation", ticks.tick, escalation.INTERVAL_SECONDS),
                 Job("retention", purge.tick, retention.INTERVAL_SECONDS),
                 Job("checkins", calendar.tick, checkins.INTERVAL_SECONDS),
-                Job("deadlines", reminders.tick, deadlines.INTERVAL_SECONDS)]
+                Job("deadlines", reminders.tick, deadlines.INTERVAL_SECONDS),
+                Job("appointments", appointed.tick, appointments.INTERVAL_SECONDS),
+                Job("digest", weekly.tick, digest.INTERVAL_SECONDS)]
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply the schema migrations")
 
     admin = commands.add_parser("admin", help=(
-        "police invites, reports nobody has received, enrolling people, reporting deadlines"))
+        "police invites, reports nobody has received, enrolling people, appointments, "
+        "reporting deadlines"))
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
     invite = admin_commands.add_parser(
         "invite", help="print a one-time code that links a police chat to a commune or province")
@@ -80,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="name,commune,type,start,cadence,time,language[,end,...]")
     enroll.add_argument("--partial", action="store_true",
                         help="import the good rows even when some are bad")
+    appointments = admin_commands.add_parser(
+        "appointments", help="record appointments of enrolled people from a CSV file")
+    appointments.add_argument("--csv", metavar="FILE", required=True, type=Path,
+                              help="name,commune,date,time,kind[,place]")
+    appointments.add_argument("--partial", action="store_true",
+                              help="import the good rows even when some are bad")
     deadlines_admin.add_parser(admin_commands)
     zalo_oa = admin_commands.add_parser("zalo-oa", help="the Zalo Official Account's tokens")
     zalo_oa_commands = zalo_oa.add_subparsers(dest="zalo_oa_command", required=True,
@@ -202,11 +209,12 @@ def _admin(settings: Settings, args: argparse.Namespace) -> int:
     if args.admin_command == "unrouted":
         asyncio.run(_admin_unrouted(settings, services))
         return 0
-    if args.admin_command == "enroll":
-        from bot.checkins.admin import enroll
+    if args.admin_command in ("enroll", "appointments"):
+        from bot.checkins import admin
 
-        return enroll(settings, services, args.csv, partial=args.partial,
-                      open_store=_admin_store)
+        command = admin.enroll if args.admin_command == "enroll" else admin.appointments
+        return command(settings, services, args.csv, partial=args.partial,
+                       open_store=_admin_store)
     if args.admin_command == "deadlines":
         return asyncio.run(deadlines_admin.run(settings, services, args, _admin_store))
     if args.admin_command == "zalo-oa":
@@ -246,6 +254,7 @@ async def _admin_store(settings: Settings, services: Services) -> Store:
 
     from bot.errors import StoreError
     from bot.security.keys import check_key
+    from bot.store import communes
 
     key = services.key
     try:
@@ -257,6 +266,10 @@ async def _admin_store(settings: Settings, services: Services) -> Store:
     except ConfigError:
         await store.close()
         raise
+    # an enrolment or appointment names a commune: on a database no ``run`` has prepared yet,
+    # the official list must be there first
+    async with store.transaction() as conn:
+        await communes.sync(conn, *services.commune_list)
     return store
 
 

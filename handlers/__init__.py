@@ -13,7 +13,17 @@ from bot.conversation.routing import Router
 def routers() -> list[Router]:
     """Every router, in the order the dispatcher consults them."""
     from bot.conversation import menus
-    from handlers import checkin, deadlines, enroll, faq, officer, report, start, status
+    from handlers import (
+        appointment,
+        checkin,
+        deadlines,
+        enroll,
+        faq,
+        officer,
+        report,
+        start,
+        status,
+    )
 
-    return [menus.router, officer.router, enroll.router, deadlines.router, start.router,
-            report.router, status.router, checkin.router, faq.router]
+    return [menus.router, officer.router, enroll.router, appointment.router, deadlines.router,
+            start.router, report.router, status.router, checkin.router, faq.router]

@@ -13,6 +13,7 @@ from bot.checkins import enrolment as enrolments
 from bot.checkins import name_of
 from bot.checkins.schedule import CADENCES, KINDS, end_of
 from bot.clock import local
+from bot.conversation import menus
 from bot.conversation.callbacks import CallbackData
 from bot.conversation.flows import Flow
 from bot.conversation.i18n import LANGUAGES
@@ -20,9 +21,9 @@ from bot.conversation.i18n import gettext as _
 from bot.conversation.messages import ChatKind, Option
 from bot.conversation.routing import Context, Router
 from bot.conversation.validators import Choice, Date, Text, Time
-from bot.store import checkins
+from bot.store import checkins, officers
 from handlers.officer import scope_of as officer_scope
-from handlers.start import show_menu
+from handlers.start import main_menu, show_menu
 
 router = Router("enroll")
 
@@ -40,7 +41,7 @@ def _options(field: str, values: Iterable[str], label: str) -> list[Option]:
 FLOW = router.flow(Flow("enroll", label="flow.enroll", buttons=(EnrollButton,)))
 
 
-async def _private_scope(ctx: Context) -> tuple[str | None, str] | None:
+async def private_scope(ctx: Context) -> tuple[str | None, str] | None:
     """The commune (None for a supervisor) and province of the officer, in a private chat only
     (a name is not for a whole group); None, having said why, for anyone or anywhere else."""
     scope = await officer_scope(ctx)
@@ -55,7 +56,7 @@ async def _private_scope(ctx: Context) -> tuple[str | None, str] | None:
 
 @router.command("enroll")
 async def begin(ctx: Context) -> None:
-    area = await _private_scope(ctx)
+    area = await private_scope(ctx)
     if area is None:
         return
     commune_code, province_code = area
@@ -156,9 +157,13 @@ async def _enrol(ctx: Context) -> None:
     assert commune is not None
     starts_on = date.fromisoformat(data["start"])
     ends_on = end_of(data["kind"], starts_on) or date.fromisoformat(data["end"])
+    # enrolled from the officer's own linked chat: they are the person's case officer
+    inbox = await officers.of_chat(ctx.conn, ctx.incoming.channel, ctx.incoming.chat_id)
     person = enrolments.Enrolee(data["name"], commune.code, commune.province_code, data["kind"],
                                 starts_on, ends_on, data["cadence"], data["time"],
-                                data["language"])
+                                data["language"],
+                                case_inbox_id=inbox.id if inbox and inbox.role == "officer"
+                                else None)
     settings = ctx.services.settings
     code = await enrolments.enrol(ctx.conn, ctx.services.keyring, settings, person, ctx.now)
     await ctx.audit("enrolment.created", subject=commune.code)
@@ -166,22 +171,48 @@ async def _enrol(ctx: Context) -> None:
                      days=settings.checkin_link_days))
 
 
+@dataclass(frozen=True, slots=True)
+class PeopleButton(CallbackData, prefix="pp"):
+    page: int
+
+
+PEOPLE_PAGE = 15
+"""People a page of ``/people``: a commune can follow hundreds."""
+
+
 @router.command("people")
 async def people(ctx: Context) -> None:
-    area = await _private_scope(ctx)
+    await _people(ctx, 0)
+
+
+@router.choice(PeopleButton)
+async def people_page(ctx: Context) -> None:
+    await _people(ctx, ctx.button(PeopleButton).page)
+
+
+async def _people(ctx: Context, number: int) -> None:
+    """A page of the enrolled people the caller may see, read afresh (and audited) at each
+    turn: names and misses are not kept aside for paging."""
+    area = await private_scope(ctx)
     if area is None:
         return
     enrolled = await checkins.in_area(ctx.conn, commune_code=area[0], province_code=area[1])
-    await ctx.audit("enrolment.list", detail=str(len(enrolled)))
+    shown, number, pages = menus.window(enrolled, number, PEOPLE_PAGE)
+    await ctx.audit("enrolment.list", detail=f"{len(shown)} of {len(enrolled)}")
     if not enrolled:
         show_menu(ctx, _("people.none"))
         return
     lines = [_("people.title", count=len(enrolled))]
-    for enrolment in enrolled:
+    for enrolment in shown:
         last = await checkins.last_answered(ctx.conn, enrolment.id)
         lines.append(_("people.line", name=name_of(ctx.services.keyring, enrolment),
                        status=_(f"people.status.{enrolment.status}"),
                        last=local(last).strftime("%d/%m") if last else "-",
                        misses=enrolment.misses,
                        alerts=await checkins.open_alerts(ctx.conn, enrolment.id)))
-    show_menu(ctx, "\n".join(lines))
+    if pages == 1:
+        show_menu(ctx, "\n".join(lines))
+        return
+    lines.append(f"\n{menus.heading(number, pages)}")
+    ctx.reply("\n".join(lines), [*menus.turns(number, pages, lambda other: PeopleButton(
+        other).pack()), *main_menu(ctx)], edit=ctx.incoming.choice is not None)

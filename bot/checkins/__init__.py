@@ -22,7 +22,7 @@ from bot.conversation.i18n import use_language
 from bot.conversation.messages import Option, Reply
 from bot.conversation.proactive import push
 from bot.knowledge import crisis_of
-from bot.officials import Target, province_targets, targets
+from bot.officials import Target, case_targets, province_targets
 from bot.reports import Address
 from bot.security.privacy import Keyring
 from bot.settings import Settings
@@ -86,6 +86,14 @@ def name_of(keyring: Keyring, enrolment: Enrolment) -> str:
                         associated=b"enrolment-name").decode()
 
 
+def case_officer_of(keyring: Keyring, enrolment: Enrolment) -> str:
+    """The case officer as the enrolment names them (sealed like the name); empty when none."""
+    if enrolment.case_officer is None:
+        return ""
+    return keyring.open(enrolment.case_officer, purpose="content",
+                        associated=b"enrolment-name").decode()
+
+
 def risks(answers: Answers, settings: Settings) -> tuple[str, ...]:
     """Why these answers need a human now (empty when they do not)."""
     found = []
@@ -118,12 +126,13 @@ def describe(answers: Answers) -> str:
 async def alert(conn: AsyncConnection, keyring: Keyring, settings: Settings,
                 enrolment: Enrolment, *, reasons: tuple[str, ...], now: datetime,
                 answers: Answers | None = None) -> int:
-    """Record an alert and queue it to the commune's officers (the province, else the admin
-    chat, when the commune has none); how many chats it went to."""
+    """Record an alert and queue it to the case officer when one is linked, else to the
+    commune's officers (the province, else the admin chat, when the commune has none); how
+    many chats it went to."""
     alert_id = await checkins.add_alert(
         conn, enrolment.id, keyring.seal(",".join(reasons).encode(), purpose="content",
                                          associated=_bound(enrolment.id)), now)
-    _level, recipients = await targets(conn, enrolment, settings)
+    recipients = await case_targets(conn, enrolment, settings)
     return await _send_alert(conn, keyring, enrolment, alert_id, recipients, reasons=reasons,
                              answers=answers, now=now, heading="checkin.alert")
 
@@ -147,10 +156,13 @@ async def _send_alert(conn: AsyncConnection, keyring: Keyring, enrolment: Enrolm
                       answers: Answers | None, now: datetime, heading: str,
                       dedupe: str = "alert") -> int:
     name = name_of(keyring, enrolment)
+    officer = case_officer_of(keyring, enrolment)
     for target in recipients:
         with use_language(target.language):
             lines = [_(heading, name=name),
                      *(_(f"checkin.reason.{reason}") for reason in reasons)]
+            if officer:
+                lines.append(_("checkin.case_officer", officer=officer))
             if answers is not None:
                 lines.append(describe(answers))
             lines.append(_("checkin.alert_todo"))
@@ -165,9 +177,10 @@ async def _send_alert(conn: AsyncConnection, keyring: Keyring, enrolment: Enrolm
 async def tell_officers(conn: AsyncConnection, keyring: Keyring, settings: Settings,
                         enrolment: Enrolment, text_id: str, *, dedupe: str,
                         now: datetime) -> None:
-    """A notice about an enrolled person to their commune (consented, declined, paused...)."""
+    """A notice about an enrolled person (consented, declined, paused...) to their case officer,
+    else their commune."""
     name = name_of(keyring, enrolment)
-    _level, recipients = await targets(conn, enrolment, settings)
+    recipients = await case_targets(conn, enrolment, settings)
     for target in recipients:
         with use_language(target.language):
             reply = Reply(_(text_id, name=name))

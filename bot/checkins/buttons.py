@@ -20,3 +20,19 @@ class CheckinButton(CallbackData, prefix="ci"):
 
     field: str
     value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentButton(CallbackData, prefix="ap"):
+    """The person answers an appointment reminder: ``coming`` or ``cannot``."""
+
+    appointment_id: int
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttendanceButton(CallbackData, prefix="aa"):
+    """The officer records afterwards whether the person came: ``attended`` or ``absent``."""
+
+    appointment_id: int
+    mark: str

@@ -7,14 +7,13 @@ language``, optionally ``end`` (required for ``type=custom``), ``case_officer`` 
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.checkins import seal_name
+from bot.checkins.csvrows import BadRow, Fields, field, read_rows
 from bot.checkins.schedule import CADENCES, KINDS, end_of, parse_time
 from bot.conversation.i18n import LANGUAGES
 from bot.geo import CommuneIndex
@@ -41,63 +40,43 @@ class Enrolee:
     language: str
     case_officer: str = ""
     ask_use: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BadRow:
-    line: int
-    reason: str
+    case_inbox_id: int | None = None
+    """The enrolling officer's own inbox (``/enroll`` in their private chat)."""
 
 
 def read_csv(text: str, communes: CommuneIndex) -> tuple[list[tuple[int, Enrolee]], list[BadRow]]:
     """Every row as an :class:`Enrolee` with its line number, and every bad row with why."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [column for column in COLUMNS if column not in (reader.fieldnames or [])]
-    if missing:
-        return [], [BadRow(1, f"missing columns: {', '.join(missing)}")]
-    good, bad = [], []
-    for row in reader:
-        line = reader.line_num
-        try:
-            good.append((line, enrolee(row, communes)))
-        except ValueError as exc:
-            bad.append(BadRow(line, str(exc)))
-    if not good and not bad:
-        bad.append(BadRow(1, "no rows"))
-    return good, bad
+    return read_rows(text, COLUMNS, lambda row: enrolee(row, communes))
 
 
-def enrolee(row: dict[str, str | None], communes: CommuneIndex) -> Enrolee:
+def enrolee(row: Fields, communes: CommuneIndex) -> Enrolee:
     """One person from named fields; ValueError says what is wrong."""
-    def field(name: str) -> str:
-        return (row.get(name) or "").strip()
-
-    name = field("name")
+    name = field(row, "name")
     if not name or len(name) > MAX_NAME:
         raise ValueError(f"name must be 1-{MAX_NAME} characters")
-    commune = communes.get(field("commune"))
+    commune = communes.get(field(row, "commune"))
     if commune is None:
-        raise ValueError(f"unknown commune code {field('commune')!r}")
-    kind = field("type")
+        raise ValueError(f"unknown commune code {field(row, 'commune')!r}")
+    kind = field(row, "type")
     if kind not in KINDS:
         raise ValueError(f"type must be one of {', '.join(KINDS)}")
-    starts_on = _date(field("start"), "start")
-    ends_on = end_of(kind, starts_on) or _date(field("end"), "end (needed for type custom)")
+    starts_on = _date(field(row, "start"), "start")
+    ends_on = end_of(kind, starts_on) or _date(field(row, "end"), "end (needed for type custom)")
     if ends_on < starts_on:
         raise ValueError("end is before start")
-    cadence = field("cadence") or "weekly"
+    cadence = field(row, "cadence") or "weekly"
     if cadence not in CADENCES:
         raise ValueError(f"cadence must be one of {', '.join(CADENCES)}")
     try:
-        at = parse_time(field("time") or "09:00")
+        at = parse_time(field(row, "time") or "09:00")
     except ValueError:
         raise ValueError("time must be HH:MM (Vietnam time)") from None
-    language = field("language") or "vi"
+    language = field(row, "language") or "vi"
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
     return Enrolee(name, commune.code, commune.province_code, kind, starts_on, ends_on, cadence,
-                   at.strftime("%H:%M"), language, field("case_officer")[:MAX_NAME],
-                   field("ask_use").lower() in ("yes", "true", "1"))
+                   at.strftime("%H:%M"), language, field(row, "case_officer")[:MAX_NAME],
+                   field(row, "ask_use").lower() in ("yes", "true", "1"))
 
 
 def _date(text: str, name: str) -> date:
@@ -118,7 +97,8 @@ async def enrol(conn: AsyncConnection, keyring: Keyring, settings: Settings, per
         kind=person.kind, starts_on=person.starts_on, ends_on=person.ends_on,
         cadence=person.cadence, local_time=person.local_time, language=person.language,
         ask_use=person.ask_use, link_hash=link_hash(keyring, code),
-        link_expires_at=now + timedelta(days=settings.checkin_link_days), now=now)
+        link_expires_at=now + timedelta(days=settings.checkin_link_days), now=now,
+        case_inbox_id=person.case_inbox_id)
     return code
 
 

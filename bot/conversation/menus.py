@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +28,7 @@ from bot.security.identity import open_at_rest, seal_at_rest
 from bot.security.privacy import Keyring
 from bot.store import menus
 
+Item = TypeVar("Item")
 LIST_KEPT = timedelta(days=2)
 MENU_KEPT = timedelta(days=7)
 _NAVIGATION = 2  # "previous" and "next" take two places on a page
@@ -68,18 +70,32 @@ async def load_page(conn: AsyncConnection, keyring: Keyring, button: PageButton,
 def page(text: str, options: Sequence[Option], list_id: str, number: int, size: int) -> Reply:
     kept = [option for option in options if option.keep]
     items = [option for option in options if not option.keep]
-    per_page = max(1, size - len(kept) - _NAVIGATION)
-    pages = max(1, math.ceil(len(items) / per_page))
+    shown, number, pages = window(items, number, max(1, size - len(kept) - _NAVIGATION))
+    navigation = turns(number, pages, lambda other: PageButton(list_id, other).pack())
+    return Reply(f"{text}\n\n{heading(number, pages)}", (*shown, *navigation, *kept))
+
+
+def window(items: Sequence[Item], number: int, size: int) -> tuple[list[Item], int, int]:
+    """Page ``number`` of ``items`` at ``size`` a page (kept within the pages there are), its
+    number and how many pages there are."""
+    pages = max(1, math.ceil(len(items) / size))
     number = min(max(number, 0), pages - 1)
-    shown = items[number * per_page:(number + 1) * per_page]
+    return list(items[number * size:(number + 1) * size]), number, pages
+
+
+def turns(number: int, pages: int, data: Callable[[int], str]) -> list[Option]:
+    """"Previous" and "next" where there is a page to turn to; ``data`` packs the button that
+    shows page N."""
     navigation = []
     if number > 0:
-        navigation.append(Option(_("paging.previous"),
-                                 PageButton(list_id, number - 1).pack()))
+        navigation.append(Option(_("paging.previous"), data(number - 1)))
     if number + 1 < pages:
-        navigation.append(Option(_("paging.next"), PageButton(list_id, number + 1).pack()))
-    heading = _("paging.page", page=number + 1, pages=pages)
-    return Reply(f"{text}\n\n{heading}", (*shown, *navigation, *kept))
+        navigation.append(Option(_("paging.next"), data(number + 1)))
+    return navigation
+
+
+def heading(number: int, pages: int) -> str:
+    return _("paging.page", page=number + 1, pages=pages)
 
 
 # --- numbers --------------------------------------------------------------------------------

@@ -36,6 +36,13 @@ class Area(Protocol):
     def province_code(self) -> str: ...
 
 
+class Case(Area, Protocol):
+    """An enrolled person, who may have a case officer of their own."""
+
+    @property
+    def case_inbox_id(self) -> int | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Scope:
     """The reports and enrolled people one chat or person may act on."""
@@ -119,6 +126,16 @@ async def targets(conn: AsyncConnection, area: Area,
     if province:
         return "province", [_target(inbox) for inbox in province]
     return _admin_level(settings)
+
+
+async def case_targets(conn: AsyncConnection, case: Case, settings: Settings) -> list[Target]:
+    """The case officer's own inbox while it is linked, else whoever sees the commune: what
+    concerns one person alone (an appointment missed, their week) need not reach everyone."""
+    if case.case_inbox_id is not None:
+        inbox = await inboxes.by_id(conn, case.case_inbox_id)
+        if inbox is not None:
+            return [_target(inbox)]
+    return (await targets(conn, case, settings))[1]
 
 
 async def province_targets(conn: AsyncConnection, area: Area,

@@ -41,6 +41,7 @@ class Enrolment:
     next_due_at: datetime | None
     misses: int
     created_at: datetime
+    case_inbox_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +93,14 @@ def _alert(row: object) -> Alert:
 async def enrol(conn: AsyncConnection, *, commune_code: str, province_code: str, name: bytes,
                 case_officer: bytes | None, kind: str, starts_on: date, ends_on: date,
                 cadence: str, local_time: str, language: str, ask_use: bool, link_hash: str,
-                link_expires_at: datetime, now: datetime) -> int:
+                link_expires_at: datetime, now: datetime, case_inbox_id: int | None = None,
+                ) -> int:
     return int((await conn.execute(insert(enrolments).values(
         commune_code=commune_code, province_code=province_code, name=name,
         case_officer=case_officer, kind=kind, starts_on=starts_on, ends_on=ends_on,
         cadence=cadence, local_time=local_time, language=language, ask_use=ask_use,
         status=INVITED, link_hash=link_hash, link_expires_at=link_expires_at, misses=0,
-        created_at=now,
+        created_at=now, case_inbox_id=case_inbox_id,
     ).returning(enrolments.c.id))).scalar_one())
 
 
@@ -171,6 +173,13 @@ async def in_area(conn: AsyncConnection, *, commune_code: str | None,
     if commune_code is not None:
         query = query.where(enrolments.c.commune_code == commune_code)
     rows = await conn.execute(query.order_by(enrolments.c.id))
+    return [_enrolment(row) for row in rows]
+
+
+async def followed(conn: AsyncConnection) -> list[Enrolment]:
+    """Everyone whose check-ins run or are paused: whom the weekly digest is about."""
+    rows = await conn.execute(select(enrolments).where(
+        enrolments.c.status.in_([ACTIVE, PAUSED])).order_by(enrolments.c.id))
     return [_enrolment(row) for row in rows]
 
 

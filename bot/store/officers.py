@@ -77,6 +77,13 @@ async def of_chat(conn: AsyncConnection, channel: str, chat_id: str) -> Inbox | 
     return _inbox(row) if row else None
 
 
+async def by_id(conn: AsyncConnection, inbox_id: int) -> Inbox | None:
+    """The inbox ``inbox_id`` while it is active."""
+    row = (await conn.execute(select(inboxes).where(
+        inboxes.c.id == inbox_id, inboxes.c.active.is_(True)))).first()
+    return _inbox(row) if row else None
+
+
 async def for_commune(conn: AsyncConnection, commune_code: str) -> list[Inbox]:
     rows = await conn.execute(select(inboxes).where(
         inboxes.c.commune_code == commune_code, inboxes.c.role == "officer",

@@ -302,6 +302,9 @@ enrolments = Table(
     Column("next_due_at", UTCDateTime, nullable=True, index=True),
     Column("misses", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # the officer's own inbox when a case officer is linked (migration 0012): what concerns
+    # this person alone goes there rather than to the whole commune
+    Column("case_inbox_id", Integer, nullable=True),
 )
 
 checkins = Table(
@@ -330,6 +333,33 @@ checkin_alerts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("acknowledged_at", UTCDateTime, nullable=True),
     Column("escalated_at", UTCDateTime, nullable=True),
+)
+
+# --- appointments and the weekly digest (migration 0012) ---
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enrolment_id", Integer, ForeignKey("enrolments.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    # what and where (a methadone clinic says much about a person): sealed to the enrolment
+    Column("details", LargeBinary, nullable=False),
+    Column("status", String(12), nullable=False),
+    # what the calendar does next at ``next_at``: remind the day before, two hours before, ask
+    # the officer whether the person came; None once nothing is left to do
+    Column("stage", String(12), nullable=False),
+    Column("next_at", UTCDateTime, nullable=True, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+digest_rounds = Table(
+    "digest_rounds",
+    metadata,
+    # one row a week: the first scheduler to claim the week sends the digest
+    Column("week", String(10), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
 )
 
 # --- reporting deadlines (migration 0008) ---
