@@ -44,6 +44,8 @@ from bot.text import clean_user_text
 DATA = Path(__file__).resolve().parent / "data"
 EVAL_DIR = DATA / "faq_eval"
 BLIND_DIR = DATA / "faq_blind"
+# Crisis messages by situation and ordinary messages that must not trigger a safety message.
+CRISIS_FILE = EVAL_DIR / "crisis.toml"
 # The file of questions written after the retrieval and the knowledge base were tuned, by
 # someone who saw neither the phrasings nor the other questions.
 HELD_OUT = "heldout"
@@ -75,6 +77,43 @@ def load_queries(directory: Path = EVAL_DIR) -> list[Query]:
                              path.stem == HELD_OUT)
                        for q in data.get("query", []))
     return queries
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisCase:
+    """A message of the crisis list: ``situation`` is the safety message it must get first,
+    None for an ordinary message that must get none."""
+
+    text: str
+    lang: str
+    situation: str | None
+    kind: str
+
+
+def load_crisis(path: Path = CRISIS_FILE) -> list[CrisisCase]:
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return [CrisisCase(text, group["lang"], group.get("situation"), group["kind"])
+            for table in ("crisis", "ordinary") for group in data.get(table, [])
+            for text in group["texts"]]
+
+
+def crisis_report(kb: KnowledgeBase, cases: Sequence[CrisisCase]) -> None:
+    """Crisis messages given the fitting safety message, by situation and kind, and ordinary
+    messages given one (false crisis)."""
+    print(f"-- crisis list ({CRISIS_FILE.relative_to(DATA.parent.parent)}): fitting safety "
+          f"message first")
+    groups: defaultdict[str, list[bool]] = defaultdict(list)
+    for case in cases:
+        got = kb.answer(case.text).crisis
+        if case.situation is None:
+            groups[f"ordinary, {case.kind}: false crisis"].append(got is not None)
+        else:
+            groups[f"{case.situation}, {case.kind}"].append(got == case.situation)
+            groups[f"{case.situation}, all"].append(got == case.situation)
+    for label in sorted(groups):
+        hits = groups[label]
+        print(f"  {label:<34} {sum(hits):4d}/{len(hits):<4d} {sum(hits) / len(hits):6.1%}")
 
 
 def synthetic_kb(kb: KnowledgeBase, scale: int, seed: int = 20260701) -> KnowledgeBase:
@@ -338,6 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 KnowledgeBase.load)
     queries = load_queries()
     report("real knowledge base", kb, queries, repeats, rounds)
+    crisis_report(kb, load_crisis())
     blind = load_queries(BLIND_DIR) if BLIND_DIR.is_dir() else []
     if blind:
         summary("blind set (bench/data/faq_blind, never tuned on), by kind",
