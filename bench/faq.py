@@ -16,6 +16,7 @@ safety message for that situation must come first).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import functools
 import os
@@ -277,6 +278,31 @@ def latencies(kb: KnowledgeBase, queries: Sequence[Query], rounds: int
     return found
 
 
+async def _asked(kb: KnowledgeBase, queries: Sequence[Query]) -> tuple[list[float], float]:
+    """Seconds per question through :meth:`KnowledgeBase.ask` (the worker thread), one at a
+    time, and the longest the event loop went without a turn meanwhile."""
+    times: list[float] = []
+    longest = 0.0
+    done = False
+
+    async def other_chats() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            longest, last = max(longest, now - last - 0.001), now
+
+    ticker = asyncio.create_task(other_chats())
+    for q in queries:
+        start = time.perf_counter()
+        await kb.ask(q.text)
+        times.append(time.perf_counter() - start)
+    done = True
+    await ticker
+    return times, longest
+
+
 def report(title: str, kb: KnowledgeBase, queries: list[Query], repeats: int,
            rounds: int) -> None:
     builds = build_times(kb, repeats)
@@ -299,6 +325,10 @@ def report(title: str, kb: KnowledgeBase, queries: list[Query], repeats: int,
     for label, values in latencies(kb, queries, rounds).items():
         print(f"latency p50 / p99 {label:<15} {_percentile(values, 0.5) * 1000:7.2f} / "
               f"{_percentile(values, 0.99) * 1000:7.2f} ms ({len(values)} answers)")
+    asked, stall = asyncio.run(_asked(kb, queries))
+    print(f"latency p50 / p99 through ask    {_percentile(asked, 0.5) * 1000:7.2f} / "
+          f"{_percentile(asked, 0.99) * 1000:7.2f} ms ({len(asked)} answers on the worker "
+          f"thread); event loop held at most {stall * 1000:.1f} ms meanwhile")
     summary("tuning questions (bench/data/faq_eval), by kind", pairs)
     held_out = [(q, a) for q, a in pairs if q.held_out]
     if held_out:

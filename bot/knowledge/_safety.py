@@ -77,7 +77,7 @@ _DANGER_STATEMENT = _phrases("""
 doi giet|se giet|giet toi|giet em|giet minh|giet ca nha|giet tao|dam chem|doi chem
 |dang danh toi|dang danh em|dang danh me|dang danh con|dang danh vo|dang danh nguoi
 |dang danh ban|dang bi danh|danh toi|danh em|bi danh dap|dang danh nhau|doa danh|doa xu|doa se
-|se xu toi|se xu em|no sung|xong vao nha|dap cua|keo den nha|tat axit|bi nhot|nhot toi|nhot em
+|se xu toi|se xu em|no sung|xong vao nha|dap cua|keo den nha|tat axit|nhot toi|nhot em
 |khong cho ve|ep cho hang|ep ban hang|ep van chuyen|ep giao hang|bi truy sat|cam dao
 |cam hung khi|dang doa|doa toi|doa em|going to kill me|gonna kill me|threatening to kill
 |threatening me|threatened me|attacking me|attacked me|beating me|is following me
@@ -86,8 +86,9 @@ doi giet|se giet|giet toi|giet em|giet minh|giet ca nha|giet tao|dam chem|doi ch
 |being held|can t leave|smashing|kidnapped|has a knife|with a knife|with a gun|has a gun
 """)
 _DANGER_TOPIC = _phrases("""
-hung khi|bi danh|de doa|doa giet|bat coc|threaten|co sung|bi theo doi|theo doi toi|theo doi em
-|dung truoc nha|hanh hung|bao hanh|doi no xa hoi den|knife|gun|violent|threatened
+hung khi|bi danh|bi nhot|de doa|doa giet|bat coc|threaten|co sung|bi theo doi
+|theo doi toi|theo doi em|dung truoc nha|hanh hung|bao hanh
+|doi no xa hoi den|knife|gun|violent|threatened
 """)
 # Harmless words and idioms as typed with diacritics, taken out before folding merges them
 # with danger: "dành" (keep) and "đánh" (hit) fold alike, so do "cười xỉu" and fainting.

@@ -4,7 +4,9 @@ and promotion."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +88,30 @@ def test_an_overdose_keeps_its_emergency_entry(kb: KnowledgeBase) -> None:
     answer = kb.answer("bạn tôi bị quá liều ma túy, bất tỉnh, phải làm gì")
     assert answer.crisis == "overdose"
     assert answer.entry is not None and answer.entry.topic == "emergency"
+
+
+# --- off the event loop ---------------------------------------------------------------------
+
+async def test_asking_leaves_the_event_loop_free(kb: KnowledgeBase) -> None:
+    # A question the lexical ranker is unsure of, so the embedding runs (tens of milliseconds)
+    text = "What is crystal meth?"
+    done = threading.Event()
+    turns = 0
+
+    async def ask() -> None:
+        answer = await kb.ask(text)
+        done.set()
+        assert answer.embedded and answer == kb.answer(text)
+
+    async def other_chats() -> None:
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    await asyncio.gather(ask(), other_chats())
+    # Had the answer been worked out on the loop, the other task would not have run before it
+    assert turns > 1
 
 
 # --- small talk and language ------------------------------------------------------------------
