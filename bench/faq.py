@@ -16,6 +16,7 @@ safety message for that situation must come first).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import functools
 import os
@@ -44,6 +45,8 @@ from bot.text import clean_user_text
 DATA = Path(__file__).resolve().parent / "data"
 EVAL_DIR = DATA / "faq_eval"
 BLIND_DIR = DATA / "faq_blind"
+# Crisis messages by situation and ordinary messages that must not trigger a safety message.
+CRISIS_FILE = EVAL_DIR / "crisis.toml"
 # The file of questions written after the retrieval and the knowledge base were tuned, by
 # someone who saw neither the phrasings nor the other questions.
 HELD_OUT = "heldout"
@@ -75,6 +78,43 @@ def load_file(path: Path) -> list[Query]:
         data = tomllib.load(handle)
     return [Query(q["text"], q["lang"], q["expect"], q["kind"], path.stem == HELD_OUT)
             for q in data.get("query", [])]
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisCase:
+    """A message of the crisis list: ``situation`` is the safety message it must get first,
+    None for an ordinary message that must get none."""
+
+    text: str
+    lang: str
+    situation: str | None
+    kind: str
+
+
+def load_crisis(path: Path = CRISIS_FILE) -> list[CrisisCase]:
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return [CrisisCase(text, group["lang"], group.get("situation"), group["kind"])
+            for table in ("crisis", "ordinary") for group in data.get(table, [])
+            for text in group["texts"]]
+
+
+def crisis_report(kb: KnowledgeBase, cases: Sequence[CrisisCase]) -> None:
+    """Crisis messages given the fitting safety message, by situation and kind, and ordinary
+    messages given one (false crisis)."""
+    print(f"-- crisis list ({CRISIS_FILE.relative_to(DATA.parent.parent)}): fitting safety "
+          f"message first")
+    groups: defaultdict[str, list[bool]] = defaultdict(list)
+    for case in cases:
+        got = kb.answer(case.text).crisis
+        if case.situation is None:
+            groups[f"ordinary, {case.kind}: false crisis"].append(got is not None)
+        else:
+            groups[f"{case.situation}, {case.kind}"].append(got == case.situation)
+            groups[f"{case.situation}, all"].append(got == case.situation)
+    for label in sorted(groups):
+        hits = groups[label]
+        print(f"  {label:<34} {sum(hits):4d}/{len(hits):<4d} {sum(hits) / len(hits):6.1%}")
 
 
 def synthetic_kb(kb: KnowledgeBase, scale: int, seed: int = 20260701) -> KnowledgeBase:
@@ -238,6 +278,31 @@ def latencies(kb: KnowledgeBase, queries: Sequence[Query], rounds: int
     return found
 
 
+async def _asked(kb: KnowledgeBase, queries: Sequence[Query]) -> tuple[list[float], float]:
+    """Seconds per question through :meth:`KnowledgeBase.ask` (the worker thread), one at a
+    time, and the longest the event loop went without a turn meanwhile."""
+    times: list[float] = []
+    longest = 0.0
+    done = False
+
+    async def other_chats() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            longest, last = max(longest, now - last - 0.001), now
+
+    ticker = asyncio.create_task(other_chats())
+    for q in queries:
+        start = time.perf_counter()
+        await kb.ask(q.text)
+        times.append(time.perf_counter() - start)
+    done = True
+    await ticker
+    return times, longest
+
+
 def report(title: str, kb: KnowledgeBase, queries: list[Query], repeats: int,
            rounds: int) -> None:
     builds = build_times(kb, repeats)
@@ -260,6 +325,10 @@ def report(title: str, kb: KnowledgeBase, queries: list[Query], repeats: int,
     for label, values in latencies(kb, queries, rounds).items():
         print(f"latency p50 / p99 {label:<15} {_percentile(values, 0.5) * 1000:7.2f} / "
               f"{_percentile(values, 0.99) * 1000:7.2f} ms ({len(values)} answers)")
+    asked, stall = asyncio.run(_asked(kb, queries))
+    print(f"latency p50 / p99 through ask    {_percentile(asked, 0.5) * 1000:7.2f} / "
+          f"{_percentile(asked, 0.99) * 1000:7.2f} ms ({len(asked)} answers on the worker "
+          f"thread); event loop held at most {stall * 1000:.1f} ms meanwhile")
     summary("tuning questions (bench/data/faq_eval), by kind", pairs)
     held_out = [(q, a) for q, a in pairs if q.held_out]
     if held_out:
@@ -338,6 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 KnowledgeBase.load)
     queries = load_queries()
     report("real knowledge base", kb, queries, repeats, rounds)
+    crisis_report(kb, load_crisis())
     # Each blind file was written by someone else at another time: each is its own evidence.
     blind = sorted(BLIND_DIR.glob("*.toml")) if BLIND_DIR.is_dir() else []
     for path in blind:

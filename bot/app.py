@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -70,6 +71,9 @@ class App:
         async with self._store.transaction() as conn:
             await communes.sync(conn, *self.services.commune_list)
             await ensure_defaults(conn, places_of(*self.services.commune_list), self.clock())
+        # Read and checked now, off the event loop: a broken file stops start-up instead of
+        # the first question, and the first question does not wait a second for it.
+        await asyncio.to_thread(lambda: self.services.knowledge)
         self._dispatcher = Dispatcher(self._store, self.services, routers(), clock=self.clock)
 
     def add_channel(self, channel: Channel) -> None:

@@ -178,5 +178,5 @@ async def pressed(ctx: Context) -> None:
 
 @router.text
 async def question(ctx: Context) -> None:
-    answer = ctx.services.knowledge.answer(ctx.incoming.text or "", prefer=ctx.language)
+    answer = await ctx.services.knowledge.ask(ctx.incoming.text or "", prefer=ctx.language)
     ctx.replies.append(render(answer))

@@ -9,10 +9,13 @@ answered, between ``low`` and ``high`` a few candidates are offered ("did you me
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import re
 import tomllib
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -61,6 +64,19 @@ _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # states the fact instead, which fits either way of asking.
 _POLAR_OPENING = re.compile(r"^(?:có|không|không đúng|đúng|sai|được|yes|no|not true|true|false)"
                             r"\s*[.!,:;]", re.IGNORECASE)
+
+ASKERS = 1
+"""Questions answered at once in the process; others wait their turn. The embedding runs on one
+core by design (the latency target is per core), so more threads would only share it."""
+# Answering runs on this thread, not the event loop: embedding a question takes tens of
+# milliseconds in which a bot with many chats must keep reading and sending.
+_askers = ThreadPoolExecutor(ASKERS, thread_name_prefix="pcmt-faq")
+
+# The topics whose entries may follow each safety message: a threatened informant is helped
+# by the entry on informants' protection as much as by the emergency ones.
+_FITTING_TOPICS: dict[Crisis, frozenset[str]] = {
+    "overdose": frozenset({"emergency"}), "danger": frozenset({"emergency", "reporting"}),
+    "suicide": frozenset()}
 
 Kind = Literal["safety", "answer", "suggest", "fallback", "smalltalk"]
 
@@ -323,12 +339,19 @@ class KnowledgeBase:
         decision = decide(ranked, in_domain, lambda: self._semantic.meaning(text), thresholds)
         return self._answer(decision, out, crisis)
 
+    async def ask(self, text: str, lang: str | None = None, prefer: str = "vi") -> Answer:
+        """:meth:`answer` on the knowledge base's worker thread, for callers on the event
+        loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            _askers, functools.partial(self.answer, text, lang, prefer=prefer))
+
     def _answer(self, decision: Decision, lang: str, crisis: Crisis | None) -> Answer:
         shown = [self._entries[lang][self._ids[doc]] for doc in decision.docs]
         if crisis is not None:
-            # Only an emergency entry belongs under a safety message: a person who wants to
-            # die is not to be answered with whichever entry shares a word with the message.
-            fitting = [e for e in shown if e.topic == "emergency" and crisis != "suicide"]
+            # Only an entry about the situation belongs under a safety message: a person who
+            # wants to die is not to be answered with whichever entry shares a word with it.
+            fitting = [e for e in shown if e.topic in _FITTING_TOPICS[crisis]]
             entry = fitting[0] if decision.kind == "answer" and fitting else None
             return Answer("safety", lang, entry, decision.score,
                           tuple(e for e in fitting if e is not entry), crisis,

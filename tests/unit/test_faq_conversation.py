@@ -4,12 +4,15 @@ and promotion."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from bench.faq import load_crisis
 from bot.conversation.i18n import gettext, use_language
 from bot.errors import KnowledgeBaseError
 from bot.knowledge import THRESHOLDS, KnowledgeBase, crisis_of, smalltalk_of
@@ -30,63 +33,14 @@ def kb() -> KnowledgeBase:
 
 # --- crisis --------------------------------------------------------------------------------
 
-SUICIDE = [
-    "tôi muốn chết", "toi muon chet", "em không muốn sống nữa", "em ko muon song nua",
-    "tôi muốn tự tử", "toi muon tu tu", "mình muốn tự sát", "chán sống quá rồi",
-    "sống làm gì nữa, chết cho xong", "tôi định nhảy cầu", "tao muốn kết liễu đời mình",
-    "em đã rạch tay mấy lần rồi", "tôi muốn treo cổ", "tôi sẽ uống thuốc trừ sâu",
-    "không còn lý do để sống", "I want to kill myself", "i want to die", "i wanna die",
-    "thinking about suicide", "I feel suicidal", "I want to end my life",
-    "I don't want to live anymore", "I keep wanting to hurt myself", "I cut myself last night",
-    "cai mãi không được, tôi muốn chết quách đi", "nghiện nặng quá em chỉ muốn tự tử",
-    "muon tu tu vi no nan ma tuy", "better off dead honestly",
-]
-OVERDOSE = [
-    "bạn tôi quá liều", "ban toi qua lieu roi", "nó bất tỉnh rồi", "nguoi yeu co giat sau khi choi",
-    "bạn tôi ngất xỉu sau khi hít bóng", "anh ấy ngừng thở", "con tôi bị ngộ độc",
-    "tao vua nuot ca vi thuoc ngu", "tôi vừa uống cả vỉ thuốc ngủ", "em vừa uống cả lọ thuốc",
-    "bạn tôi sùi bọt mép", "thằng bạn gọi không tỉnh", "lay khong day sau khi choi da",
-    "chồng em khó thở sau khi chích", "my friend overdosed", "he is not breathing",
-    "she passed out after taking pills", "i took too much ketamine and my heart is racing",
-    "my boyfriend won't wake up", "someone collapsed at the party", "he is having a seizure",
-    "I think I took too many pills", "her lips are blue and she is barely breathing",
-    "my friend is unconscious after drinking", "bạn tôi bị sốc thuốc",
-    "vừa chơi xong tim đập nhanh, đau ngực",
-]
-DANGER = [
-    "anh ấy ngáo đá cầm dao", "chồng ngáo đá đang cầm dao dọa giết", "bọn buôn ma túy dọa giết tôi",
-    "có người cầm hung khí trước nhà", "tụi nó đang đánh tôi", "đang bị đe dọa vì tố giác",
-    "tụi nó bắt cóc em tôi", "they are threatening me because I reported them",
-    "a dealer has a knife", "someone is following me with a gun", "he is going to kill me",
-    "tôi bị truy sát", "có người xông vào nhà đòi nợ",
-]
-CRISIS = [(text, "suicide") for text in SUICIDE] + [(text, "overdose") for text in OVERDOSE] \
-    + [(text, "danger") for text in DANGER]
-
-ORDINARY = [
-    "chết cười với nó", "mệt muốn chết", "nóng muốn chết", "từ từ thôi", "cứ từ từ",
-    "tư vấn cai nghiện ở đâu", "tu van cai nghien o dau", "ma túy đá là gì", "hoa thơm ngát",
-    "mới tìm được việc", "giỏi hơn mẹ", "what is crystal meth", "how to treat a headache",
-    "killing time at the airport", "lây lan ra cả xóm", "bố mẹ không dạy con",
-    "dấu hiệu quá liều là gì", "what are the signs of an overdose", "triệu chứng ngộ độc ma túy",
-    "nếu bị đe dọa khi tố giác thì sao", "tố giác có bị trả thù không", "cai nghiện bắt buộc là gì",
-    "cần sa có hại không", "kẹo dẻo cho trẻ em loại nào tốt", "số điện thoại cứu hỏa",
-    "lam can cuoc cong dan o dau", "hút thuốc lá có hại không", "xin chào", "cảm ơn", "tạm biệt",
-    "ke là gì", "heroin la gi", "cỏ là gì", "tác hại của ma túy đá", "to giac ma tuy nhu the nao",
-    "sdt hotline c04", "which drugs are illegal in vietnam?", "how do I help my son quit",
-    "is methadone free", "what is naloxone", "how long does rehab last", "thuốc lắc là gì",
-    "đá bóng ở đâu gần nhà", "trà sữa ngon ở quận 1", "con tôi đi học về muộn", "cai thuốc lá",
-    "bóng cười có phải ma túy không", "làm sao nói chuyện với con về ma túy",
-    "ngáo đá là gì", "người ngáo đá thì phải làm sao", "how do I report a dealer",
-    "tháng hành động phòng chống ma túy", "ngày 26 tháng 6 là ngày gì", "what is harm reduction",
-    "can I bring CBD oil to Vietnam", "driving after smoking weed", "thưởng tố giác ma túy",
-    "tổng đài 111 là gì", "bạn tôi rủ thử ma túy, từ chối thế nào", "chạy thử xe mới",
-    "giết thời gian ở sân bay", "phim hành động hay",
-]
+CASES = load_crisis()
+CRISIS = [(case.text, case.situation) for case in CASES if case.situation is not None]
+ORDINARY = [case.text for case in CASES if case.situation is None]
 
 
 def test_the_test_lists_are_long_enough() -> None:
-    assert len(CRISIS) >= 60 and len(ORDINARY) >= 60
+    assert len(CRISIS) >= 150 and len(ORDINARY) >= 120
+    assert {situation for _, situation in CRISIS} == {"suicide", "overdose", "danger"}
 
 
 @pytest.mark.parametrize(("text", "expected"), CRISIS)
@@ -98,11 +52,14 @@ def test_crisis_messages_get_the_fitting_safety_message_first(
     reply = render(answer)
     with use_language(answer.lang):
         assert reply.text.startswith(gettext(f"faq.crisis.{expected}"))
+    if expected == "suicide":
+        assert DRUG_HOTLINE not in reply.text
 
 
 @pytest.mark.parametrize("text", ORDINARY)
-def test_ordinary_messages_do_not_trigger_a_crisis(text: str) -> None:
+def test_ordinary_messages_do_not_trigger_a_crisis(kb: KnowledgeBase, text: str) -> None:
     assert crisis_of(text) is None
+    assert kb.answer(text).crisis is None
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -131,6 +88,30 @@ def test_an_overdose_keeps_its_emergency_entry(kb: KnowledgeBase) -> None:
     answer = kb.answer("bạn tôi bị quá liều ma túy, bất tỉnh, phải làm gì")
     assert answer.crisis == "overdose"
     assert answer.entry is not None and answer.entry.topic == "emergency"
+
+
+# --- off the event loop ---------------------------------------------------------------------
+
+async def test_asking_leaves_the_event_loop_free(kb: KnowledgeBase) -> None:
+    # A question the lexical ranker is unsure of, so the embedding runs (tens of milliseconds)
+    text = "What is crystal meth?"
+    done = threading.Event()
+    turns = 0
+
+    async def ask() -> None:
+        answer = await kb.ask(text)
+        done.set()
+        assert answer.embedded and answer == kb.answer(text)
+
+    async def other_chats() -> None:
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    await asyncio.gather(ask(), other_chats())
+    # Had the answer been worked out on the loop, the other task would not have run before it
+    assert turns > 1
 
 
 # --- small talk and language ------------------------------------------------------------------
