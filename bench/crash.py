@@ -162,7 +162,7 @@ async def fresh_database(url: str) -> AsyncIterator[str | None]:
     except (OSError, asyncpg.PostgresError):
         yield None
         return
-    name = f"pcmt_crash_{os.getpid()}"
+    name = f"pcmt_bench_{os.getpid()}"
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
