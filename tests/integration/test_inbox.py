@@ -8,7 +8,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.store import Store, inbox
 from bot.store.schema import inbound_updates
@@ -24,6 +24,15 @@ async def _states(store: Store) -> dict[str, int]:
         rows = await conn.execute(select(inbound_updates.c.state, func.count())
                                   .group_by(inbound_updates.c.state))
         return {state: count for state, count in rows}
+
+
+async def _settle(store: Store, expected: dict[str, int]) -> None:
+    """Wait for the rows to reach ``expected``: one is marked handled once its replies are out."""
+    for _ in range(100):
+        if await _states(store) == expected:
+            return
+        await asyncio.sleep(0.1)
+    assert await _states(store) == expected
 
 
 async def test_a_second_delivery_of_an_update_is_not_recorded_again(
@@ -98,4 +107,41 @@ async def test_the_same_webhook_update_posted_twice_is_handled_once(
             assert await bot.post(update, bot.secret) == 200
         await asyncio.sleep(0.5)
         assert len(bot.server.messages_to(4242)) == replies
-        assert await _states(bot.store) == {"handled": 1}
+        await _settle(bot.store, {"handled": 1})
+
+
+async def _break_inbox(store: Store) -> None:
+    async with store.transaction() as conn:
+        await conn.execute(text("ALTER TABLE inbound_updates RENAME TO inbound_updates_away"))
+
+
+async def _mend_inbox(store: Store) -> None:
+    async with store.transaction() as conn:
+        await conn.execute(text("ALTER TABLE inbound_updates_away RENAME TO inbound_updates"))
+
+
+async def test_a_webhook_update_the_inbox_cannot_take_is_not_acknowledged(
+        tmp_path: Path, clock: FakeClock) -> None:
+    async with running_bot(tmp_path, clock, webhook=True) as bot:
+        await _break_inbox(bot.store)
+        update = bot.server.send_text(4343, "/help")
+        await bot.server.wait_until(lambda: len(bot.server.webhook_deliveries) >= 1, 10)
+        assert bot.server.webhook_deliveries[0].status == 503  # Telegram will try again
+        await _mend_inbox(bot.store)
+        assert await bot.post(update, bot.secret) == 200  # its next delivery
+        await bot.server.wait_for_messages(4343, 1, timeout=10)
+
+
+async def test_polled_updates_the_inbox_cannot_take_stay_on_telegram_until_it_can(
+        tmp_path: Path, clock: FakeClock) -> None:
+    async with running_bot(tmp_path, clock) as bot:
+        await _break_inbox(bot.store)
+        bot.server.send_text(4444, "/help")
+        await bot.server.wait_until(lambda: sum(
+            method == "getUpdates" for method, _ in bot.server.calls) >= 2, 10)
+        await asyncio.sleep(0.5)
+        assert bot.server._pending and not bot.server.messages_to(4444)  # not acknowledged
+        await _mend_inbox(bot.store)
+        await bot.server.wait_for_messages(4444, 1, timeout=15)  # PTB asked again
+        await bot.server.wait_until(lambda: not bot.server._pending, 10)
+        await _settle(bot.store, {"handled": 1})
