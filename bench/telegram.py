@@ -161,10 +161,12 @@ def _free_port() -> int:
 
 @asynccontextmanager
 async def pcmt_bot(server: FakeTelegramServer, mode: str, clients: int,
-                   data_dir: Path) -> AsyncIterator[None]:
+                   data_dir: Path, database_url: str | None = None) -> AsyncIterator[str]:
+    """The Telegram channel running (SQLite in ``data_dir`` unless ``database_url``); yields
+    its webhook's URL (empty when polling)."""
     port = _free_port()
     settings = Settings(
-        _env_file=None, database_url=f"sqlite+aiosqlite:///{data_dir}/pcmt.db",
+        _env_file=None, database_url=database_url or f"sqlite+aiosqlite:///{data_dir}/pcmt.db",
         data_dir=data_dir, telegram_token=TOKEN, telegram_base_url=server.base_url,
         telegram_base_file_url=server.base_file_url, telegram_concurrency=clients,
         public_url=f"http://127.0.0.1:{port}" if mode == "webhook" else None,
@@ -181,7 +183,7 @@ async def pcmt_bot(server: FakeTelegramServer, mode: str, clients: int,
             await server_web.start()
             stack.push_async_callback(server_web.stop)
         await stack.enter_async_context(channel)
-        yield
+        yield channel.webhook_url or ""
 
 
 Prepared = dict[str, tuple[str, InlineKeyboardMarkup | None]]

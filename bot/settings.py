@@ -108,6 +108,13 @@ class Settings(BaseSettings):
     deadline_reminder_time: time = time(8, 0)
     deadline_follow_up_days: int = Field(default=30, ge=1, le=366)
 
+    inbox_lease_seconds: float = Field(default=10.0, ge=1)
+    """An update recorded but not handled within this (its process died) is handled again by
+    whichever replica looks next; the process handling it renews the lease meanwhile."""
+    inbox_handle_delay_seconds: float = Field(default=0.0, ge=0)
+    """For tests only: wait this long between recording an update and handling it, so a test
+    can kill the process in between."""
+
     telegram_concurrency: int = Field(default=16, ge=1, le=256)
     telegram_timeout_seconds: float = Field(default=10.0, gt=0)
     telegram_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)

@@ -79,6 +79,25 @@ async def postgres_schema() -> AsyncIterator[str]:
         await admin.close()
 
 
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """The URL of a fresh database on the test server, dropped afterwards: for a ``pcmt-bot``
+    process, which takes a URL and nothing else."""
+    try:
+        admin = await asyncpg.connect(_raw_dsn(POSTGRES_URL), timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL required but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 def postgres_options(schema: str) -> dict[str, object]:
     return {"connect_args": {"server_settings": {"search_path": schema}}}
 

@@ -1,5 +1,6 @@
-"""What every channel does with what comes in, whatever the platform: one chat's updates in
-turn, a guard against deliveries seen a moment ago, the webhook secret and its check, replies
+"""What every channel does with what comes in, whatever the platform: the inbox that records
+an update before it is acknowledged and takes up what a dead process left, one chat's updates
+in turn, the webhook secret and its check, replies
 sent in order with those that could not go out queued in the outbox, membership (blocked,
 removed, back) recorded, a person's language for what the channel itself says, and the
 pruning of recorded update ids.
@@ -13,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import partial
@@ -26,13 +27,107 @@ from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Reply
 from bot.conversation.proactive import push
 from bot.errors import RetryLater, Undeliverable, Unreachable
-from bot.store import menus, officers, updates, users
+from bot.security.identity import open_at_rest, seal_at_rest
+from bot.store import inbox, menus, officers, updates, users
 
 log = logging.getLogger(__name__)
 
 SEEN_UPDATES_KEPT = timedelta(days=1)
 BUTTON_DATA_KEPT = timedelta(days=30)
 HOUSEKEEPING_INTERVAL = 3600.0
+INBOX_KEPT = timedelta(hours=1)
+"""How long a handled update's id stays in the inbox, to recognise a platform's replay."""
+INBOX_MAX_ATTEMPTS = 5
+"""Handlings of one update begun and never finished (each time its process died) before it is
+given up: an update that brings the process down must not do so for ever."""
+INBOX_CLAIM_BATCH = 100
+
+Work = Callable[[], Awaitable[None]]
+Replay = Callable[[int, object], Awaitable[None]]
+
+
+class Inbox:
+    """One channel's updates recorded before they are acknowledged, handled, then marked
+    handled (see :mod:`bot.store.inbox`); :meth:`watch` renews the leases of what this process
+    holds and takes up what a dead one left."""
+
+    def __init__(self, dispatcher: Dispatcher, channel: str) -> None:
+        self.dispatcher = dispatcher
+        self.channel = channel
+        settings = dispatcher.services.settings
+        self.lease = timedelta(seconds=settings.inbox_lease_seconds)
+        self._delay = settings.inbox_handle_delay_seconds
+        self._held: set[int] = set()
+
+    async def record(self, updates: Sequence[tuple[int | None, object]]) -> list[int | None]:
+        """Commit ``updates`` (platform id, the update as parsed JSON), sealed, for they say
+        who wrote; each one's row id, or None for one recorded before. Raises when the store
+        fails: then nothing may be acknowledged."""
+        keyring = self.dispatcher.services.keyring
+        sealed = [(update_id, seal_at_rest(keyring, json.dumps(update)))
+                  for update_id, update in updates]
+        now = self.dispatcher.clock()
+        async with self.dispatcher.store.transaction() as conn:
+            rows = [await inbox.record(conn, self.channel, update_id, payload, now,
+                                       now + self.lease) for update_id, payload in sealed]
+        self._held.update(row for row in rows if row is not None)
+        return rows
+
+    async def handle(self, row_id: int | None, work: Work) -> None:
+        """Run ``work`` for the update recorded as ``row_id``, then mark it handled; an update
+        whose handling failed is handled too, as trying again would fail alike. Cancelled (the
+        process stopping), it stays for another process."""
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        try:
+            await work()
+        except Exception:
+            await self.done(row_id)
+            raise
+        await self.done(row_id)
+
+    async def done(self, row_id: int | None) -> None:
+        if row_id is None:
+            return
+        try:
+            async with self.dispatcher.store.transaction() as conn:
+                await inbox.handled(conn, row_id, self.dispatcher.clock())
+        except Exception as exc:  # the lease runs out and the dispatcher's guard drops a replay
+            logs.event(log, "inbound.unmarked", logging.WARNING, channel=self.channel,
+                       error=type(exc).__name__)
+        self._held.discard(row_id)
+
+    async def watch(self, replay: Replay) -> None:
+        """At once and then every third of a lease, until cancelled: renew the leases held
+        here, and hand ``replay`` (row id, update) each update whose process let its lease
+        run out, oldest first."""
+        while True:
+            try:
+                await self._sweep(replay)
+            except Exception as exc:  # the database may be briefly away; try next time
+                logs.event(log, "inbound.sweep_failed", logging.WARNING, channel=self.channel,
+                           error=type(exc).__name__)
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+
+    async def _sweep(self, replay: Replay) -> None:
+        now = self.dispatcher.clock()
+        async with self.dispatcher.store.transaction() as conn:
+            await inbox.renew(conn, self._held, now + self.lease)
+            left = await inbox.claim_left(conn, self.channel, now, now + self.lease,
+                                          INBOX_CLAIM_BATCH)
+            for row in left:
+                if row.attempts > INBOX_MAX_ATTEMPTS:
+                    await inbox.give_up(conn, row.id, now)
+        keyring = self.dispatcher.services.keyring
+        for row in left:
+            if row.attempts > INBOX_MAX_ATTEMPTS:
+                logs.event(log, "inbound.given_up", logging.ERROR, channel=self.channel,
+                           attempts=row.attempts - 1)
+                continue
+            self._held.add(row.id)
+            logs.event(log, "inbound.recovered", logging.WARNING, channel=self.channel,
+                       attempt=row.attempts)
+            await replay(row.id, json.loads(open_at_rest(keyring, row.payload)))
 
 
 class InTurn:
@@ -74,24 +169,6 @@ class InTurn:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-class RecentIds:
-    """A bounded set of the latest update ids, oldest forgotten first: a platform's quick
-    re-delivery is dropped without a database round trip."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._ids: OrderedDict[int, None] = OrderedDict()
-
-    def add(self, update_id: int) -> bool:
-        """True if ``update_id`` is new."""
-        if update_id in self._ids:
-            return False
-        self._ids[update_id] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return True
-
-
 def webhook_secret(token: str, channel: str) -> str:
     """The secret a platform echoes on every webhook call: derived from the token, so every
     replica expects the same one and a restart does not need to register it again."""
@@ -106,7 +183,8 @@ def secret_matches(given: str, expected: str) -> bool:
 
 async def first_sight(dispatcher: Dispatcher, channel: str, update_id: int) -> bool:
     """Record an update that does not go to the dispatcher (whose transaction records the
-    ones it handles), so a replay reaching another replica is dropped too."""
+    ones it handles), so one handled again, after its process died before the inbox was told,
+    is dropped."""
     async with dispatcher.store.transaction() as conn:
         return await updates.first_sight(conn, channel, update_id, dispatcher.clock())
 
@@ -191,16 +269,17 @@ async def chat_language_in(conn: AsyncConnection, dispatcher: Dispatcher, channe
 
 
 async def keep_tidy(dispatcher: Dispatcher, channel: str) -> None:
-    """Forget recorded update ids and stored button data once nothing can need them, every
-    hour until cancelled."""
+    """Forget recorded update ids, handled inbox rows and stored button data once nothing can
+    need them, every hour until cancelled."""
     while True:
         now = dispatcher.clock()
         try:
             async with dispatcher.store.transaction() as conn:
                 old_updates = await updates.forget_updates(conn, now - SEEN_UPDATES_KEPT)
                 old_buttons = await updates.forget_payloads(conn, now - BUTTON_DATA_KEPT)
+                old_inbox = await inbox.purge(conn, now - INBOX_KEPT)
             logs.event(log, "inbound.housekeeping", channel=channel, updates=old_updates,
-                       buttons=old_buttons)
+                       buttons=old_buttons, inbox=old_inbox)
         except Exception as exc:  # the database may be briefly away; try next time
             logs.event(log, "inbound.housekeeping_failed", logging.WARNING, channel=channel,
                        error=type(exc).__name__)

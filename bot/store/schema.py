@@ -226,6 +226,25 @@ seen_updates = Table(
     Column("seen_at", UTCDateTime, nullable=False, index=True),
 )
 
+# --- the inbox: updates recorded before they are acknowledged (migration 0011) ---
+
+inbound_updates = Table(
+    "inbound_updates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    # the platform's id; a second delivery of it loses the insert (NULL: none to compare)
+    Column("update_id", BigInteger, nullable=True),
+    Column("payload", Text, nullable=False),  # sealed, emptied once handled
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime, nullable=False),
+    Column("handled_at", UTCDateTime, nullable=True),
+    UniqueConstraint("channel", "update_id", name="uq_inbound_updates_channel_update_id"),
+    Index("ix_inbound_updates_state_lease_until", "state", "lease_until"),
+)
+
 button_payloads = Table(
     "button_payloads",
     metadata,

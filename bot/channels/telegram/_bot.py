@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -113,11 +113,18 @@ def parse_update(data: object, bot: ExtBot[Any]) -> Update | None:
         return Update(update_id)
 
 
+Polled = Callable[[Sequence[tuple[JSONDict, Update]]], Awaitable[None]]
+
+
 class TolerantBot(ExtBot[None]):
-    """An ExtBot whose ``get_updates`` parses each update on its own.
+    """An ExtBot whose ``get_updates`` parses each update on its own, and hands what it
+    fetched (as received and as parsed) to ``on_polled`` before returning it.
 
     PTB parses a batch in one go: one update it cannot read fails the whole batch, logs the
-    raw data (what people wrote) and the Updater fetches the same batch again, forever.
+    raw data (what people wrote) and the Updater fetches the same batch again, forever. The
+    Updater's next poll acknowledges what this one returned, so ``on_polled`` is where the
+    updates are made durable; if it raises a TelegramError, the Updater asks again for the
+    same batch.
 
     It also notes when it last asked, so that a polling loop that died can be told from one
     waiting on a long poll.
@@ -126,6 +133,11 @@ class TolerantBot(ExtBot[None]):
     # PTB freezes its objects' public attributes; protected ones stay settable.
     _polling_since: float | None = None  # when the long poll in progress began, monotonic
     _polled_at: float | None = None  # when the last one ended, however it ended
+    _on_polled: Polled | None = None
+
+    def __init__(self, *args: Any, on_polled: Polled | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_polled = on_polled
 
     def poll_silence(self, now: float) -> float | None:
         """Seconds the polling loop has been in one poll or between two, None before any."""
@@ -161,8 +173,11 @@ class TolerantBot(ExtBot[None]):
         finally:
             self._polling_since, self._polled_at = None, time.monotonic()
         items = result if isinstance(result, list) else []
-        return tuple(update for update in (parse_update(item, self) for item in items)
-                     if update is not None)
+        parsed = [(item, update) for item in items
+                  if (update := parse_update(item, self)) is not None]
+        if parsed and self._on_polled is not None:
+            await self._on_polled(parsed)
+        return tuple(update for _item, update in parsed)
 
 
 class GuardedApplication(Application[Any, Any, Any, Any, Any, Any]):

@@ -1,7 +1,9 @@
 """The Telegram channel, on python-telegram-bot: long polling, or a webhook on the bot's web
 server when ``PCMT_PUBLIC_URL`` is set.
 
-Every update goes through one PTB handler that turns it into an :class:`Incoming`, asks the
+Every update is committed to the inbox first (:class:`bot.channels.inbound.Inbox`): before
+the webhook answers 200, or before the next poll moves the offset past it. Then it goes
+through one PTB handler that turns it into an :class:`Incoming`, asks the
 dispatcher, and sends the replies at once. Updates of one chat are handled one after another,
 different chats side by side (at most ``PCMT_TELEGRAM_CONCURRENCY`` at a time). A reply that
 fails for a passing reason (timeout, server error, a long flood wait) goes to the outbox and
@@ -23,14 +25,15 @@ from typing import Any
 
 from aiohttp import web
 from telegram import Update
-from telegram.error import InvalidToken, TelegramError
+from telegram._utils.types import JSONDict
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot import logs
 from bot.channels import inbound
 from bot.channels.base import Lifecycle
-from bot.channels.inbound import InTurn, RecentIds, first_sight, membership
+from bot.channels.inbound import Inbox, InTurn, first_sight, membership
 from bot.channels.ratelimit import RateLimiter
 from bot.channels.telegram._bot import (
     GuardedApplication,
@@ -73,8 +76,6 @@ POLL_TIMEOUT = 30
 """Seconds a long poll waits for news before asking again."""
 MAX_WEBHOOK_CONNECTIONS = 100
 """The most simultaneous webhook connections the Bot API accepts."""
-RECENT_UPDATES = 10_000
-"""Update ids remembered in memory, so that a replay costs no database round trip."""
 FLOOD_WAIT_INLINE = 10.0
 """A flood wait up to this long is waited out in place; a longer one sends the reply to the
 outbox (the chat is not held that long)."""
@@ -108,6 +109,9 @@ class TelegramChannel(Lifecycle):
         self._secret = webhook_secret(token)
         self.max_file_bytes = settings.telegram_max_file_bytes
         self.limiter = limiter or Budgets().limiter()
+        self._inbox = Inbox(dispatcher, CHANNEL)
+        self._rows: dict[int, int] = {}
+        """Inbox row of each update recorded here and not yet taken from PTB's queue."""
         self.application = self._build(token, settings.telegram_base_url,
                                        settings.telegram_base_file_url,
                                        settings.telegram_timeout_seconds,
@@ -115,8 +119,7 @@ class TelegramChannel(Lifecycle):
         self._out = Outgoing(self.application.bot, dispatcher)
         self._webhook_connections = min(settings.telegram_concurrency, MAX_WEBHOOK_CONNECTIONS)
         self._in_turn = InTurn(settings.telegram_concurrency, CHANNEL)
-        self._recent = RecentIds(RECENT_UPDATES)
-        self._housekeeping: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._accepting = False
         self._started = False
         self._started_at = 0.0
@@ -136,7 +139,7 @@ class TelegramChannel(Lifecycle):
         polling = HTTPXRequest(connection_pool_size=2, connect_timeout=timeout,
                                read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout)
         bot = TolerantBot(token, base_url=base_url, base_file_url=base_file_url, request=request,
-                          get_updates_request=polling,
+                          get_updates_request=polling, on_polled=self._record_polled,
                           rate_limiter=TelegramRateLimiter(self.limiter, FLOOD_WAIT_INLINE))
         builder = (Application.builder().application_class(GuardedApplication).bot(bot)
                    .job_queue(None))
@@ -196,7 +199,8 @@ class TelegramChannel(Lifecycle):
         await self.application.start()
         self._accepting = self._started = True
         self._started_at = time.monotonic()
-        self._housekeeping = asyncio.create_task(inbound.keep_tidy(self.dispatcher, CHANNEL))
+        self._tasks = [asyncio.create_task(inbound.keep_tidy(self.dispatcher, CHANNEL)),
+                       asyncio.create_task(self._inbox.watch(self._replay))]
         if self.webhook_url is None:
             assert self.application.updater is not None
             await self.application.updater.start_polling(
@@ -217,17 +221,17 @@ class TelegramChannel(Lifecycle):
         """Stop taking updates, finish the ones in flight, close connections. Safe to call in
         any state and twice. The webhook stays registered: other replicas may serve it."""
         self._accepting = False
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
         if self.application.running:
             await self.application.stop()  # hands over what is queued, then stops
         await self._in_turn.drain()
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
-            self._housekeeping = None
         if self._ready:
             self._ready = False
             await self.application.shutdown()
@@ -247,24 +251,65 @@ class TelegramChannel(Lifecycle):
             logs.event(log, "telegram.update_unparsable", logging.WARNING, reason="not JSON")
             return web.Response(status=400)
         update = parse_update(payload, self.application.bot)
-        if update is not None and self._recent.add(update.update_id):
+        if update is None:
+            return web.Response(status=200)  # no id: it could be neither kept nor told apart
+        try:
+            await self._record([(payload, update)])
+        except Exception as exc:  # not kept, so not acknowledged: Telegram sends it again
+            logs.event(log, "telegram.inbox_failed", logging.ERROR, error=type(exc).__name__)
+            return web.Response(status=503)
+        if update.update_id in self._rows:
             await self.application.update_queue.put(update)
-        elif update is not None:
-            logs.event(log, "telegram.update_replayed", update_id=update.update_id)
         return web.Response(status=200)
 
+    async def _record_polled(self, polled: Sequence[tuple[JSONDict, Update]]) -> None:
+        try:
+            await self._record(polled)
+        except Exception as exc:
+            logs.event(log, "telegram.inbox_failed", logging.ERROR, error=type(exc).__name__)
+            # PTB's polling loop retries a TelegramError with the same offset, after a pause.
+            raise NetworkError("the inbox did not take the updates") from None
+
+    async def _record(self, received: Sequence[tuple[object, Update]]) -> None:
+        """Commit the updates to the inbox before they are acknowledged; those recorded
+        before (a second delivery) are not handled again."""
+        rows = await self._inbox.record([(update.update_id, data) for data, update in received])
+        for (_data, update), row in zip(received, rows, strict=True):
+            if row is None:
+                logs.event(log, "telegram.update_replayed", update_id=update.update_id)
+            else:
+                self._rows[update.update_id] = row
+
+    async def _replay(self, row: int, data: object) -> None:
+        """An update a dead process recorded and did not finish: handled here instead."""
+        update = parse_update(data, self.application.bot)
+        if update is None:
+            await self._inbox.done(row)
+            return
+        self._rows[update.update_id] = row
+        await self._take(update)
+
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """PTB calls this for every update, one at a time: it only queues the work behind the
-        chat's previous update, so the order within a chat is the order of arrival."""
-        await self._in_turn.submit(_chat_key(update), partial(self._handle, update))
+        """PTB calls this for every update, one at a time."""
+        await self._take(update)
+
+    async def _take(self, update: Update) -> None:
+        """Queue the work behind the chat's previous update, so the order within a chat is
+        the order of arrival; an update that was not recorded here is a replay."""
+        row = self._rows.pop(update.update_id, None)
+        if row is None:
+            return
+        await self._in_turn.submit(_chat_key(update),
+                                   partial(self._inbox.handle, row, partial(self._handle, update)))
 
     async def _handle(self, update: Update) -> None:
         event: Event = read(update, self.username, self.max_file_bytes)
         if isinstance(event, Received):
             await self._received(update.update_id, event)
             return
-        if self.webhook_url is not None and not await first_sight(self.dispatcher, CHANNEL,
-                                                                  update.update_id):
+        # The dispatcher's guard, for updates that do not reach it: one handled again after
+        # its process died half-way is dropped.
+        if not await first_sight(self.dispatcher, CHANNEL, update.update_id):
             logs.event(log, "telegram.update_replayed", update_id=update.update_id)
             return
         if isinstance(event, NotUnderstood):
@@ -283,8 +328,7 @@ class TelegramChannel(Lifecycle):
         if event.files:
             attachments = [await self._download(ref) for ref in event.files]
             incoming = replace(incoming, attachments=tuple(attachments))
-        replies = await self.dispatcher.handle(
-            incoming, update_id=update_id if self.webhook_url is not None else None)
+        replies = await self.dispatcher.handle(incoming, update_id=update_id)
         await self._answer(update_id, incoming.chat_id, replies, edit=event.button_message,
                            thread=event.thread_id)
 

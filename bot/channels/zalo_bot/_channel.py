@@ -3,7 +3,8 @@
 Polling asks ``getUpdates`` again and again; each call hands over at most one update, and an
 empty wait comes back as error 408, which means only that nothing arrived. A webhook is used
 when ``PCMT_PUBLIC_URL`` is set (or ``PCMT_ZALO_BOT_MODE=webhook``): Zalo posts each update
-with the secret in a header, the bot answers 200 at once and does the work behind it. The two
+with the secret in a header, the bot commits it to the inbox, answers 200 and does the work
+behind it (a polled update is recorded as it arrives). The two
 exclude each other on Zalo's side, so polling starts only once no webhook is registered.
 
 Updates of one chat are handled in turn, different chats side by side. A reply that fails for
@@ -59,7 +60,6 @@ POLL_TIMEOUT = 30
 MAX_WEBHOOK_BODY = 64 * 1024
 """Largest webhook body read: an update is well under a kilobyte (text is at most 2,000
 characters)."""
-RECENT_UPDATES = 10_000
 
 
 class ZaloBotChannel(Lifecycle):
@@ -96,9 +96,9 @@ class ZaloBotChannel(Lifecycle):
         self._out = Outgoing(self.api, dispatcher, backoff_base=self._backoff[0],
                              backoff_cap=self._backoff[1], on_token_rejected=self._token_rejected)
         self._in_turn = inbound.InTurn(settings.zalo_bot_concurrency, CHANNEL)
-        self._recent = inbound.RecentIds(RECENT_UPDATES)
+        self._inbox = inbound.Inbox(dispatcher, CHANNEL)
         self._polling: asyncio.Task[None] | None = None
-        self._housekeeping: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._accepting = False
         self._started = False
         self._rejected = False
@@ -166,7 +166,8 @@ class ZaloBotChannel(Lifecycle):
                               f"Zalo refused the {self.mode} set-up ({exc.reason})") from None
         self._accepting = self._started = True
         self._last_poll = time.monotonic()
-        self._housekeeping = asyncio.create_task(inbound.keep_tidy(self.dispatcher, CHANNEL))
+        self._tasks = [asyncio.create_task(inbound.keep_tidy(self.dispatcher, CHANNEL)),
+                       asyncio.create_task(self._inbox.watch(self._replay))]
         if self.webhook_url is None:
             self._polling = asyncio.create_task(self._poll())
         logs.event(log, "zalo_bot.started", mode=self.mode)
@@ -175,12 +176,12 @@ class ZaloBotChannel(Lifecycle):
         """Stop taking updates, finish the ones in flight, close connections. Safe to call in
         any state and twice. The webhook stays registered: other replicas may serve it."""
         self._accepting = False
-        for task in (self._polling, self._housekeeping):
+        for task in (self._polling, *self._tasks):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._polling = self._housekeeping = None
+        self._polling, self._tasks = None, []
         await self._in_turn.drain()
         if self._ready:
             self._ready = False
@@ -215,7 +216,13 @@ class ZaloBotChannel(Lifecycle):
             self._last_poll = time.monotonic()
             failures = 0
             for update in updates:
-                await self._accept(update)
+                try:
+                    await self._accept(update)
+                except Exception as exc:
+                    # Zalo hands an update over once: handled unrecorded rather than lost.
+                    logs.event(log, "zalo_bot.inbox_failed", logging.ERROR,
+                               error=type(exc).__name__)
+                    await self._submit(None, read(update))
 
     async def _webhook(self, request: web.Request) -> web.Response:
         if not inbound.secret_matches(request.headers.get(SECRET_HEADER, ""), self._secret):
@@ -237,23 +244,40 @@ class ZaloBotChannel(Lifecycle):
         if update is None:
             logs.event(log, "zalo_bot.update_unparsable", logging.WARNING)
             return web.Response(status=400)
-        await self._accept(update)
+        try:
+            await self._accept(update)
+        except Exception as exc:  # not kept, so not acknowledged: Zalo sends it again
+            logs.event(log, "zalo_bot.inbox_failed", logging.ERROR, error=type(exc).__name__)
+            return web.Response(status=503)
         return web.Response(status=200)
 
     async def _accept(self, update: object) -> None:
-        """Read ``update`` and queue its work behind the chat's previous update."""
+        """Read ``update``, commit it to the inbox (raising if the store fails) and queue its
+        work behind the chat's previous update; one recorded before is a replay."""
         event = read(update)
-        if event.update_id is not None and not self._recent.add(event.update_id):
-            logs.event(log, "zalo_bot.update_replayed")
-            return
         if isinstance(event, Ignored):
             logs.event(log, "zalo_bot.update_ignored", reason=event.reason)
             return
+        [row] = await self._inbox.record([(event.update_id, update)])
+        if row is None:
+            logs.event(log, "zalo_bot.update_replayed")
+            return
+        await self._submit(row, event)
+
+    async def _replay(self, row: int, update: object) -> None:
+        """An update a dead process recorded and did not finish: handled here instead."""
+        await self._submit(row, read(update))
+
+    async def _submit(self, row: int | None, event: Event) -> None:
+        if isinstance(event, Ignored):
+            await self._inbox.done(row)
+            return
         chat_id = event.incoming.chat_id if isinstance(event, Received) else event.chat_id
-        await self._in_turn.submit(chat_id, partial(self._handle, event))
+        await self._in_turn.submit(chat_id,
+                                   partial(self._inbox.handle, row, partial(self._handle, event)))
 
     async def _handle(self, event: Event) -> None:
-        update_id = event.update_id if self.webhook_url is not None else None
+        update_id = event.update_id
         if isinstance(event, Received):
             incoming = event.incoming
             if event.photo:
