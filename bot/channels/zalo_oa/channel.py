@@ -64,7 +64,6 @@ MAX_WEBHOOK_BODY = 64 * 1024
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 STALE_MS = 15 * 60 * 1000
 """A delivery signed longer ago than this (or as far ahead) is refused as a replay."""
-RECENT_UPDATES = 10_000
 TOKEN_CHECK_SECONDS = 600.0
 BACKOFF = (1.0, 300.0)
 
@@ -105,7 +104,7 @@ class ZaloOaChannel(Lifecycle):
                              backoff_base=BACKOFF[0], backoff_cap=BACKOFF[1],
                              on_disconnected=self._disconnected)
         self._in_turn = inbound.InTurn(settings.zalo_oa_concurrency, CHANNEL)
-        self._recent = inbound.RecentIds(RECENT_UPDATES)
+        self._inbox = inbound.Inbox(dispatcher, CHANNEL)
         self._tasks: list[asyncio.Task[None]] = []
         self._accepting = False
         self._ready = False
@@ -142,7 +141,8 @@ class ZaloOaChannel(Lifecycle):
     async def start(self) -> None:
         self._accepting = True
         self._tasks = [asyncio.create_task(inbound.keep_tidy(self.dispatcher, CHANNEL)),
-                       asyncio.create_task(self._keep_token())]
+                       asyncio.create_task(self._keep_token()),
+                       asyncio.create_task(self._inbox.watch(self._replay))]
         logs.event(log, "zalo_oa.started")
 
     async def stop(self) -> None:
@@ -204,21 +204,38 @@ class ZaloOaChannel(Lifecycle):
             return web.Response(status=401)
         if not self._accepting:
             return web.Response(status=503)  # Zalo delivers it again, maybe elsewhere
-        await self._accept(body)
+        try:
+            await self._accept(body)
+        except Exception as exc:  # not kept, so not acknowledged: Zalo sends it again
+            logs.event(log, "zalo_oa.inbox_failed", logging.ERROR, error=type(exc).__name__)
+            return web.Response(status=503)
         return web.Response(status=200)
 
     async def _accept(self, body: object) -> None:
-        """Read ``body`` and queue its work behind the person's previous event."""
+        """Read ``body``, commit it to the inbox (raising if the store fails) and queue its
+        work behind the person's previous event; one recorded before is a replay."""
         event = read(body)
-        number = event.update_id if not isinstance(event, Membership) else None
-        if number is not None and not self._recent.add(number):
-            logs.event(log, "zalo_oa.update_replayed")
-            return
         if isinstance(event, Ignored):
             logs.event(log, "zalo_oa.update_ignored", reason=event.reason)
             return
+        number = event.update_id if not isinstance(event, Membership) else None
+        [row] = await self._inbox.record([(number, body)])
+        if row is None:
+            logs.event(log, "zalo_oa.update_replayed")
+            return
+        await self._submit(row, event)
+
+    async def _replay(self, row: int, body: object) -> None:
+        """An event a dead process recorded and did not finish: handled here instead."""
+        await self._submit(row, read(body))
+
+    async def _submit(self, row: int | None, event: Event) -> None:
+        if isinstance(event, Ignored):
+            await self._inbox.done(row)
+            return
         chat_id = event.incoming.chat_id if isinstance(event, Received) else event.chat_id
-        await self._in_turn.submit(chat_id, partial(self._handle, event))
+        await self._in_turn.submit(chat_id,
+                                   partial(self._inbox.handle, row, partial(self._handle, event)))
 
     async def _handle(self, event: Event) -> None:
         if isinstance(event, Membership):
