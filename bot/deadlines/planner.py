@@ -68,11 +68,17 @@ class Planned:
         self.claimed |= other.claimed
 
 
-@dataclass(slots=True)  # not frozen: a year plans 1.5 million, and frozen init costs double
+@dataclass(frozen=True, slots=True)
 class _Reminded:
+    """One deadline's reminder to the linked units of ``role`` that owe it."""
+
+    role: str
     due: Due
-    unit: str
-    chats: Sequence[Inbox]
+    units: Sequence[str]
+
+
+Reminders = dict[str, dict[str, list[Due]]]
+"""What a tick reminds, by role and unit: every chat of a unit is reminded of the same."""
 
 
 @dataclass(slots=True)
@@ -91,7 +97,7 @@ class _Round:
     queued: list[Queued] = field(default_factory=list)
     """Digests, queued with the round."""
     reminded: list[_Reminded] = field(default_factory=list)
-    """Reminders, queued with the day's others to the same chat once every round is planned."""
+    """Reminders, queued with the day's others to the same unit once every round is planned."""
 
     async def chats(self, role: str) -> dict[str, list[Inbox]]:
         if role not in self.inboxes:
@@ -124,7 +130,7 @@ async def plan(conn: AsyncConnection, services: Services, now: datetime,
     planned = Planned()
     inboxes: dict[str, dict[str, list[Inbox]]] = {}
     above: dict[str, list[Target]] = {}
-    reminded: list[_Reminded] = []
+    reminded: Reminders = {}
 
     def round_today(rule: Rule, due: date) -> bool:
         return _round_day(services, book, rule, due, today, now) is not None
@@ -143,48 +149,60 @@ async def plan(conn: AsyncConnection, services: Services, now: datetime,
             continue
         done.claimed.add((rule.id, deadline.period, today))
         planned.add(done)
-        reminded += work.reminded
+        _collect(reminded, work.reminded)
     work = _Round(conn, services, book, today, now, inboxes, above)
     planned.add(Planned(reminders=await _snoozed(work)))
-    reminded += work.reminded
-    queued = _day_messages(reminded, today, book)
+    _collect(reminded, work.reminded)
+    queued = _day_messages(reminded, inboxes, today, book)
     planned.messages = len(queued)
     await push_many(conn, services.keyring, queued, now=now)
     return planned
 
 
-def _day_messages(reminded: Sequence[_Reminded], today: date, book: Book) -> list[Queued]:
+def _collect(reminders: Reminders, planned: Sequence[_Reminded]) -> None:
+    """Add a round's reminders (only once its savepoint held) to the tick's."""
+    for item in planned:
+        by_unit = reminders.setdefault(item.role, {})
+        for unit in item.units:
+            dues = by_unit.get(unit)
+            if dues is None:
+                by_unit[unit] = [item.due]
+            else:
+                dues.append(item.due)
+
+
+def _day_messages(reminded: Reminders, inboxes: dict[str, dict[str, list[Inbox]]],
+                  today: date, book: Book) -> list[Queued]:
     """One message a chat with every deadline it is reminded of today, soonest due first.
 
     The key names the first deadline's reminder of the unit that day, as a message with
     that deadline alone would: a chat hears of a deadline once a day, whether from its round
     or from "remind me tomorrow".
     """
-    by_chat: dict[int, tuple[Inbox, dict[int, tuple[Due, str]]]] = {}
-    for item in sorted(reminded, key=_soonest):
-        deadline, entry = item.due.deadline.id, (item.due, item.unit)
-        for inbox in item.chats:
-            chat = by_chat.get(inbox.id)
-            if chat is None:
-                chat = by_chat[inbox.id] = (inbox, {})
-            chat[1].setdefault(deadline, entry)
     texts: dict[tuple[str, tuple[int, ...]], Reply] = {}  # the same words for most communes
     day, queued = f":{today:%Y%m%d}:", []
-    for inbox, dues in by_chat.values():
-        words = (inbox.language, tuple(dues))
-        text = texts.get(words)
-        if text is None:
-            with use_language(inbox.language):
-                text = texts[words] = reminders([due for due, _ in dues.values()],
-                                                inbox.language, today, book.calendar)
-        first = words[1][0]
-        queued.append(Queued(inbox.channel, inbox.chat_id, text,
-                             f"dl:{first}:{dues[first][1]}{day}{inbox.channel}:{inbox.chat_id}"))
+    for role, by_unit in reminded.items():
+        for unit, found in by_unit.items():
+            dues = _soonest_first(found)
+            ids = tuple(due.deadline.id for due in dues)
+            for inbox in inboxes[role][unit]:
+                words = (inbox.language, ids)
+                text = texts.get(words)
+                if text is None:
+                    with use_language(inbox.language):
+                        text = texts[words] = reminders(dues, inbox.language, today,
+                                                        book.calendar)
+                queued.append(Queued(inbox.channel, inbox.chat_id, text,
+                                     f"dl:{ids[0]}:{unit}{day}{inbox.channel}:{inbox.chat_id}"))
     return queued
 
 
-def _soonest(item: _Reminded) -> tuple[date, int]:
-    return item.due.deadline.due_on, item.due.deadline.id
+def _soonest_first(dues: list[Due]) -> list[Due]:
+    """Each deadline once (a round and a "remind me tomorrow" may both name it)."""
+    if len(dues) == 1:
+        return dues
+    unique = {due.deadline.id: due for due in reversed(dues)}
+    return sorted(unique.values(), key=lambda due: (due.deadline.due_on, due.deadline.id))
 
 
 def _round_day(services: Services, book: Book, rule: Rule, due: date, today: date,
@@ -220,14 +238,11 @@ async def _deadline_round(work: _Round, rule: Rule, deadline: Deadline) -> Plann
 async def _remind(work: _Round, rule: Rule, deadline: Deadline,
                   missing: Sequence[str]) -> int:
     chats = await work.chats(rule.role)
-    due = Due(rule, deadline, work.reference(deadline))
-    count = 0
-    for unit in missing:
-        linked = chats.get(unit)
-        if linked:
-            work.reminded.append(_Reminded(due, unit, linked))
-            count += len(linked)
-    return count
+    linked = [unit for unit in missing if unit in chats]
+    if linked:
+        work.reminded.append(_Reminded(rule.role, Due(rule, deadline, work.reference(deadline)),
+                                       linked))
+    return sum(len(chats[unit]) for unit in linked)
 
 
 async def _escalate(work: _Round, rule: Rule, deadline: Deadline, missing: Sequence[str],
