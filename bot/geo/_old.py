@@ -55,6 +55,14 @@ class OldMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class OldReading:
+    matches: list[OldMatch]
+    within: frozenset[str] | None  # the communes of the districts named with a kind word
+    # ("quận 3": anything outside it is not what was meant); None when none is
+    district_at: frozenset[int]  # where those districts are named: not a commune's name
+
+
+@dataclass(frozen=True, slots=True)
 class _District:
     name: str
     province: str  # old province name
@@ -148,16 +156,15 @@ class OldUnits:
         return f"{unit.name}, {district.name}, {district.province}"
 
     def match(self, tokens: list[str], provinces: frozenset[str] | None,
-              skip: frozenset[int]) -> tuple[list[OldMatch], frozenset[str] | None]:
-        """Old units ``tokens`` may name, and the communes of the districts named with a kind
-        word ("quận 3": anything outside it is not what was meant), None when there is none.
-        ``provinces`` are today's province codes named in the query (None: none), ``skip`` the
-        positions of those province words."""
+              skip: frozenset[int]) -> OldReading:
+        """What ``tokens`` say the pre-2025 way. ``provinces`` are today's province codes named
+        in the query (None: none), ``skip`` the positions of those province words."""
         districts = self._mentions(tokens, self._district_keys, _DISTRICT_KINDS, skip)
         districts.extend(self._fuzzy_districts(tokens, districts, provinces))
-        marked = [self._districts[i] for d in districts if d.marked < d.start for i in d.ids
+        marked = [(d, self._districts[i]) for d in districts if d.marked < d.start for i in d.ids
                   if provinces is None or self._districts[i].provinces & provinces]
-        within = frozenset(c for d in marked for c in d.codes) if marked else None
+        within = frozenset(c for _d, unit in marked for c in unit.codes) if marked else None
+        named_at = frozenset(i for d, _unit in marked for i in range(d.marked, d.end))
         found: list[OldMatch] = []
         for district in districts:
             for position in district.ids:
@@ -189,7 +196,7 @@ class OldUnits:
                 covered = set(range(district.marked, district.end)) | skip
                 found.append(OldMatch(place.codes, base - self._noise(tokens, covered),
                                       f"{place.name}, {place.province}"))
-        return found, within
+        return OldReading(found, within, named_at)
 
     def _wards_in(self, tokens: list[str], district: _Mention, position: int,
                   provinces: frozenset[str] | None, skip: frozenset[int]) -> Iterable[OldMatch]:
