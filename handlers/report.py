@@ -188,7 +188,7 @@ def ask_where(ctx: Context) -> None:
 
 
 @FLOW.step("description", fills="description",
-           validate=Text(5, MAX_TEXT, min_words=MIN_DESCRIPTION_WORDS))
+           validate=Text(1, MAX_TEXT, min_words=MIN_DESCRIPTION_WORDS))
 def ask_description(ctx: Context) -> None:
     ctx.reply(_("report.ask_description"), _back_and_cancel("description"))
 
