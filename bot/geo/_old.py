@@ -132,15 +132,15 @@ class OldUnits:
             self._districts.append(_District(
                 name, province, f" {_core_tokens(province)} ",
                 frozenset(province_of[c] for c in codes), codes, ids))
+        self._ward_cores = [_core_tokens(w.name) for w in self._wards]
         self._ward_keys: dict[str, list[int]] = {}
-        for index, ward in enumerate(self._wards):
-            self._ward_keys.setdefault(_core_tokens(ward.name), []).append(index)
+        for index, core in enumerate(self._ward_cores):
+            self._ward_keys.setdefault(core, []).append(index)
         self._district_keys: dict[str, list[int]] = {}
         for index, district in enumerate(self._districts):
             if district.codes:
                 self._district_keys.setdefault(_core_tokens(district.name), []).append(index)
         self._district_key_list = sorted(self._district_keys)
-        self._ward_cores = [_core_tokens(w.name) for w in self._wards]
 
     @classmethod
     def load(cls, province_of: Mapping[str, str], path: Path = DATA_FILE) -> OldUnits:
