@@ -122,11 +122,10 @@ async def commune_typed(ctx: Context, text: str) -> None:
     if data.get("picking_province"):
         _province_typed(ctx, text)
         return
-    named = index.provinces_named(text)
-    if named and "province" not in data:
+    candidates = index.search(text, limit=COMMUNE_CHOICES, province_code=data.get("province"))
+    if not candidates and "province" not in data and index.provinces_named(text):
         _province_typed(ctx, text)  # "hcm", "ho chi minh": the province, not a commune
         return
-    candidates = index.search(text, limit=COMMUNE_CHOICES, province_code=data.get("province"))
     if not candidates:
         ctx.reply(_("report.commune_not_found"),
                   [_by_province(), *_back_and_cancel("commune")])

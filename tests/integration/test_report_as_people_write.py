@@ -190,3 +190,9 @@ async def test_a_police_question_is_answered_in_one_tap(world: World) -> None:
     await world.delivery(telegram).drain()
     [added] = [text for text in telegram.texts_to("7950") if "Xe máy màu đỏ" in text]
     assert added.startswith(f"➕ The reporter of {ticket} added: ")
+
+
+async def test_a_former_province_is_still_its_old_capitals_ward(world: World) -> None:
+    chat = await to_commune_step(world, "821")
+    [reply] = await chat.say("Bến Tre")
+    assert "Phường Bến Tre, Vĩnh Long" in communes_offered(reply)
