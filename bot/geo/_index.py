@@ -1,5 +1,7 @@
 """The commune search: exact names from a dict, the rest scored by rapidfuzz, with penalties
-for noise, another province or another kind of unit."""
+for noise, another province or another kind of unit; then the same query read as an address of
+before 2025 (:mod:`bot.geo._old`). Candidates far below the best one are dropped: a list is a
+choice between likely places, never filler."""
 
 from __future__ import annotations
 

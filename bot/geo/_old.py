@@ -6,7 +6,8 @@ The conversion is the official one, generated into ``old_units_2025.tsv`` by
 search tokens as the commune index: an old commune is recognised by its name next to its district
 ("phường 1 quận 3", "ben nghe q1"), or by its name and a kind word in a named province ("xã Tân
 Lập, Hà Nội"); a district by its name after a kind word ("quận Gò Vấp", "huyen cu chi") or by a
-name that is only a district's. Typos are forgiven only inside a district that was named.
+name that is only a district's. Typos are forgiven in an old commune's name inside a district
+that was named, and in a district's name right after its kind word ("huyen dong phuu").
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ _KIND_PREFIXES = ("Quận ", "Huyện ", "Thị xã ", "Thành phố ", "Phườ
                   "Tỉnh ")
 
 _MAX_NAME_TOKENS = 5
-_FUZZY_CUTOFF = 70.0
+_FUZZY_CUTOFF = 70.0  # candidates for a typo, each then checked by _typo
+_DISTRICT_FUZZY_CUTOFF = 85.0
 _TYPO_SCORE = 97.0
 _OTHER_OLD_PROVINCE_PENALTY = 3.0  # "Huyện Châu Thành, Trà Vinh", not the one of Bến Tre
 _NOISE_PENALTY = 3.0
@@ -40,6 +42,7 @@ _OTHER_PROVINCE_PENALTY = 15.0
 _WARD_IN_DISTRICT = 100.0
 _WARD_IN_PROVINCE = 92.0
 _WARD_ALONE = 86.0
+_UNMARKED_WARD_PENALTY = 4.0  # "Tân Lập, Hà Nội" is less surely a commune than "xã Tân Lập"
 _DISTRICT_MARKED = 95.0
 _DISTRICT_UNMARKED = 85.0
 
@@ -182,7 +185,7 @@ class OldUnits:
                     continue
                 base = _WARD_IN_PROVINCE if provinces is not None else _WARD_ALONE
                 if ward.marked == ward.start:
-                    base -= 4.0
+                    base -= _UNMARKED_WARD_PENALTY
                 covered = set(range(ward.marked, ward.end)) | skip
                 if provinces is None and len(covered) < len(tokens):
                     continue  # an old name with other words and no province is a guess
@@ -245,7 +248,7 @@ class OldUnits:
             for end in range(start + 1, min(start + _MAX_NAME_TOKENS, len(tokens)) + 1):
                 text = " ".join(tokens[start:end])
                 hit = process.extractOne(text, self._district_key_list, scorer=fuzz.ratio,
-                                         processor=None, score_cutoff=85.0)
+                                         processor=None, score_cutoff=_DISTRICT_FUZZY_CUTOFF)
                 if hit is None or hit[0].isdigit():
                     continue
                 ids = tuple(i for i in self._district_keys[hit[0]]
