@@ -122,11 +122,10 @@ async def commune_typed(ctx: Context, text: str) -> None:
     if data.get("picking_province"):
         _province_typed(ctx, text)
         return
-    named = index.provinces_named(text)
-    if named and "province" not in data:
+    candidates = index.search(text, limit=COMMUNE_CHOICES, province_code=data.get("province"))
+    if not candidates and "province" not in data and index.provinces_named(text):
         _province_typed(ctx, text)  # "hcm", "ho chi minh": the province, not a commune
         return
-    candidates = index.search(text, limit=COMMUNE_CHOICES, province_code=data.get("province"))
     if not candidates:
         ctx.reply(_("report.commune_not_found"),
                   [_by_province(), *_back_and_cancel("commune")])
@@ -188,7 +187,7 @@ def ask_where(ctx: Context) -> None:
 
 
 @FLOW.step("description", fills="description",
-           validate=Text(5, MAX_TEXT, min_words=MIN_DESCRIPTION_WORDS))
+           validate=Text(1, MAX_TEXT, min_words=MIN_DESCRIPTION_WORDS))
 def ask_description(ctx: Context) -> None:
     ctx.reply(_("report.ask_description"), _back_and_cancel("description"))
 

@@ -1,16 +1,18 @@
 """The commune search: exact names from a dict, the rest scored by rapidfuzz, with penalties
-for noise, another province or another kind of unit."""
+for noise, another province or another kind of unit; then the same query read as an address of
+before 2025 (:mod:`bot.geo._old`). Candidates far below the best one are dropped: a list is a
+choice between likely places, never filler."""
 
 from __future__ import annotations
 
 import bisect
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz, process
 
-from bot.geo._old import OldUnits
+from bot.geo._old import OldReading, OldUnits
 from bot.geo._places import (
     _FORMER_PROVINCES,
     _MARKERS,
@@ -69,6 +71,8 @@ class _Query:
     spans: list[_Span]  # province mentions
     former: frozenset[int]  # positions of a former district ("quận 1"), neither name nor noise
     accented: str | None  # set when the text carries diacritics
+    # Where a district of before 2025 is named after its kind word ("huyện Đan Phượng").
+    districts: frozenset[int] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,8 @@ class CommuneIndex:
         if (not query.tokens or len(query.tokens) > _MAX_QUERY_TOKENS
                 or all(token.isdigit() for token in query.tokens)):
             return []  # a number alone is a house or a hamlet, not a commune
+        reading = self._read_old(query)
+        query = replace(query, districts=reading.district_at)
         best: dict[int, float] = {}
         for window in self._windows(query):
             key = " ".join(query.tokens[window.start:window.end])
@@ -233,21 +239,30 @@ class CommuneIndex:
             for window in windows:
                 for index, score in matches:
                     self._offer(best, window, index, score, province_code, exact=False)
-        return self._ranked(best, self._offer_old(best, query, province_code), query, limit)
+        return self._ranked(best, self._offer_old(best, reading, province_code), query, limit)
 
-    def _offer_old(self, best: dict[int, float], query: _Query,
+    def _read_old(self, query: _Query) -> OldReading:
+        # The province is said last; one in the middle ("phường Nguyễn Thái Bình, quận 1") is
+        # part of an old name.
+        last: list[_Span] = []
+        for span in reversed(query.spans):
+            if span.end != (last[-1].start if last else len(query.tokens)):
+                break
+            last.append(span)
+        named = frozenset(code for span in last for code in span.provinces)
+        skip = frozenset(i for span in last for i in range(span.start, span.end))
+        return self._old.match(query.tokens, named or None, skip)
+
+    def _offer_old(self, best: dict[int, float], reading: OldReading,
                    province_code: str | None) -> dict[int, str]:
         """Adds what the query says the pre-2025 way; returns the old name of each commune
         that the old reading ranks higher than the current one."""
-        named = frozenset(code for span in query.spans for code in span.provinces)
-        skip = frozenset(i for span in query.spans for i in range(span.start, span.end))
-        matches, within = self._old.match(query.tokens, named or None, skip)
-        if within is not None:
+        if reading.within is not None:
             for index in best:
-                if self._communes[index].code not in within:
+                if self._communes[index].code not in reading.within:
                     best[index] -= _OTHER_PROVINCE_PENALTY
         old: dict[int, str] = {}
-        for match in sorted(matches, key=lambda m: -m.score):
+        for match in sorted(reading.matches, key=lambda m: -m.score):
             for code in match.codes:
                 index = self._index_of[code]
                 if province_code is not None and self._communes[index].province_code \
@@ -350,6 +365,8 @@ class CommuneIndex:
                 any(not s.former for s in around) and start - 1 not in query.markers
                 and not outside):
             return None
+        if any(start <= i < end for i in query.districts):
+            penalty += _PROVINCE_AS_NAME_PENALTY  # "huyện Đan Phượng" is not "Xã Đan Phượng"
         if any(s.prefixed for s in around):
             penalty += _PROVINCE_AS_NAME_PENALTY
         elif around and unexplained:

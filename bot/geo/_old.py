@@ -6,7 +6,8 @@ The conversion is the official one, generated into ``old_units_2025.tsv`` by
 search tokens as the commune index: an old commune is recognised by its name next to its district
 ("phường 1 quận 3", "ben nghe q1"), or by its name and a kind word in a named province ("xã Tân
 Lập, Hà Nội"); a district by its name after a kind word ("quận Gò Vấp", "huyen cu chi") or by a
-name that is only a district's. Typos are forgiven only inside a district that was named.
+name that is only a district's. Typos are forgiven in an old commune's name inside a district
+that was named, and in a district's name right after its kind word ("huyen dong phuu").
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ _KIND_PREFIXES = ("Quận ", "Huyện ", "Thị xã ", "Thành phố ", "Phườ
                   "Tỉnh ")
 
 _MAX_NAME_TOKENS = 5
-_FUZZY_CUTOFF = 70.0
+_FUZZY_CUTOFF = 70.0  # candidates for a typo, each then checked by _typo
+_DISTRICT_FUZZY_CUTOFF = 85.0
 _TYPO_SCORE = 97.0
 _OTHER_OLD_PROVINCE_PENALTY = 3.0  # "Huyện Châu Thành, Trà Vinh", not the one of Bến Tre
 _NOISE_PENALTY = 3.0
@@ -40,6 +42,7 @@ _OTHER_PROVINCE_PENALTY = 15.0
 _WARD_IN_DISTRICT = 100.0
 _WARD_IN_PROVINCE = 92.0
 _WARD_ALONE = 86.0
+_UNMARKED_WARD_PENALTY = 4.0  # "Tân Lập, Hà Nội" is less surely a commune than "xã Tân Lập"
 _DISTRICT_MARKED = 95.0
 _DISTRICT_UNMARKED = 85.0
 
@@ -52,6 +55,14 @@ class OldMatch:
     codes: tuple[str, ...]
     score: float
     old: str
+
+
+@dataclass(frozen=True, slots=True)
+class OldReading:
+    matches: list[OldMatch]
+    within: frozenset[str] | None  # the communes of the districts named with a kind word
+    # ("quận 3": anything outside it is not what was meant); None when none is
+    district_at: frozenset[int]  # where those districts are named: not a commune's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +135,15 @@ class OldUnits:
             self._districts.append(_District(
                 name, province, f" {_core_tokens(province)} ",
                 frozenset(province_of[c] for c in codes), codes, ids))
+        self._ward_cores = [_core_tokens(w.name) for w in self._wards]
         self._ward_keys: dict[str, list[int]] = {}
-        for index, ward in enumerate(self._wards):
-            self._ward_keys.setdefault(_core_tokens(ward.name), []).append(index)
+        for index, core in enumerate(self._ward_cores):
+            self._ward_keys.setdefault(core, []).append(index)
         self._district_keys: dict[str, list[int]] = {}
         for index, district in enumerate(self._districts):
             if district.codes:
                 self._district_keys.setdefault(_core_tokens(district.name), []).append(index)
         self._district_key_list = sorted(self._district_keys)
-        self._ward_cores = [_core_tokens(w.name) for w in self._wards]
 
     @classmethod
     def load(cls, province_of: Mapping[str, str], path: Path = DATA_FILE) -> OldUnits:
@@ -148,16 +159,15 @@ class OldUnits:
         return f"{unit.name}, {district.name}, {district.province}"
 
     def match(self, tokens: list[str], provinces: frozenset[str] | None,
-              skip: frozenset[int]) -> tuple[list[OldMatch], frozenset[str] | None]:
-        """Old units ``tokens`` may name, and the communes of the districts named with a kind
-        word ("quận 3": anything outside it is not what was meant), None when there is none.
-        ``provinces`` are today's province codes named in the query (None: none), ``skip`` the
-        positions of those province words."""
+              skip: frozenset[int]) -> OldReading:
+        """What ``tokens`` say the pre-2025 way. ``provinces`` are today's province codes named
+        in the query (None: none), ``skip`` the positions of those province words."""
         districts = self._mentions(tokens, self._district_keys, _DISTRICT_KINDS, skip)
         districts.extend(self._fuzzy_districts(tokens, districts, provinces))
-        marked = [self._districts[i] for d in districts if d.marked < d.start for i in d.ids
+        marked = [(d, self._districts[i]) for d in districts if d.marked < d.start for i in d.ids
                   if provinces is None or self._districts[i].provinces & provinces]
-        within = frozenset(c for d in marked for c in d.codes) if marked else None
+        within = frozenset(c for _d, unit in marked for c in unit.codes) if marked else None
+        named_at = frozenset(i for d, _unit in marked for i in range(d.marked, d.end))
         found: list[OldMatch] = []
         for district in districts:
             for position in district.ids:
@@ -175,7 +185,7 @@ class OldUnits:
                     continue
                 base = _WARD_IN_PROVINCE if provinces is not None else _WARD_ALONE
                 if ward.marked == ward.start:
-                    base -= 4.0
+                    base -= _UNMARKED_WARD_PENALTY
                 covered = set(range(ward.marked, ward.end)) | skip
                 if provinces is None and len(covered) < len(tokens):
                     continue  # an old name with other words and no province is a guess
@@ -189,7 +199,7 @@ class OldUnits:
                 covered = set(range(district.marked, district.end)) | skip
                 found.append(OldMatch(place.codes, base - self._noise(tokens, covered),
                                       f"{place.name}, {place.province}"))
-        return found, within
+        return OldReading(found, within, named_at)
 
     def _wards_in(self, tokens: list[str], district: _Mention, position: int,
                   provinces: frozenset[str] | None, skip: frozenset[int]) -> Iterable[OldMatch]:
@@ -238,7 +248,7 @@ class OldUnits:
             for end in range(start + 1, min(start + _MAX_NAME_TOKENS, len(tokens)) + 1):
                 text = " ".join(tokens[start:end])
                 hit = process.extractOne(text, self._district_key_list, scorer=fuzz.ratio,
-                                         processor=None, score_cutoff=85.0)
+                                         processor=None, score_cutoff=_DISTRICT_FUZZY_CUTOFF)
                 if hit is None or hit[0].isdigit():
                     continue
                 ids = tuple(i for i in self._district_keys[hit[0]]
