@@ -55,7 +55,6 @@ class Tokens:
         self._refused_token: str | None = None
         """The stored (sealed) refresh token Zalo refused: not offered again, nor logged again,
         until an administrator connects the OA anew."""
-        self.refreshes = 0
 
     @property
     def expires_at(self) -> datetime | None:
@@ -116,7 +115,6 @@ class Tokens:
         async with self.store.transaction() as conn:
             await zalo_oa.save_tokens(conn, self.app_id, stored, now)
         self._known = stored
-        self.refreshes += 1
         logs.event(log, "zalo_oa.token_refreshed", expires_in_s=round(life.total_seconds()))
         return pair.access_token
 
