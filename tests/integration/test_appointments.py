@@ -115,6 +115,7 @@ async def test_reminders_an_answer_and_the_case_officers_mark(setup: Appointment
     [question] = [reply for chat, reply in setup.telegram.sent
                   if chat == OFFICER_CHAT and "có đến lịch hẹn không" in reply.text]
     assert [option.label for option in question.options] == ["Đã đến", "Không đến"]
+    assert "Người này đã báo: không đến được" in question.text
     stranger = setup.world.citizen("8888")
     await stranger.press(question.options[0].data)
     assert "chỉ dành cho công an" in stranger.last.text
@@ -248,3 +249,19 @@ def test_the_example_file_reads_without_a_bad_row(world: World) -> None:
     text = (Path(__file__).parents[2] / "examples" / "appointments.csv").read_text("utf-8")
     good, bad = appointment_csv.read_csv(text, world.services.communes)
     assert good and not bad
+
+
+async def test_no_log_line_holds_a_name_or_a_place(
+        setup: Appointments, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    officer = await setup.officer()
+    person = await setup.enrolled_by(officer)
+    appointment = await setup.record(officer)
+    await setup.at(days=1, hours=2, minutes=1)
+    await person.press(f"ap:{appointment}:cannot")
+    await setup.at(days=1, hours=3)
+    assert setup.texts(OFFICER_CHAT, "có đến lịch hẹn không")
+    for secret in (NAME, "Trạm y tế", "methadone", PERSON):
+        assert secret not in caplog.text, secret
