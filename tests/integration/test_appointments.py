@@ -265,3 +265,15 @@ async def test_no_log_line_holds_a_name_or_a_place(
     assert setup.texts(OFFICER_CHAT, "có đến lịch hẹn không")
     for secret in (NAME, "Trạm y tế", "methadone", PERSON):
         assert secret not in caplog.text, secret
+
+
+async def test_two_schedulers_remind_once(setup: Appointments) -> None:
+    officer = await setup.officer()
+    await setup.enrolled_by(officer)
+    await setup.record(officer)
+    second = AppointmentTick(setup.world.store, setup.world.services, setup.world.clock)
+    setup.world.clock.advance(days=1, hours=2, minutes=1)
+    assert (await setup.appointments.tick())["appointments"] == 1
+    assert (await second.tick())["appointments"] == 0
+    await setup.deliver()
+    assert len(setup.texts(PERSON, "ngày mai bạn có lịch hẹn")) == 1
