@@ -82,16 +82,16 @@ def seal_name(keyring: Keyring, name: str) -> bytes:
 
 
 def name_of(keyring: Keyring, enrolment: Enrolment) -> str:
-    return keyring.open(enrolment.name, purpose="content",
-                        associated=b"enrolment-name").decode()
+    return _open_name(keyring, enrolment.name)
 
 
 def case_officer_of(keyring: Keyring, enrolment: Enrolment) -> str:
     """The case officer as the enrolment names them (sealed like the name); empty when none."""
-    if enrolment.case_officer is None:
-        return ""
-    return keyring.open(enrolment.case_officer, purpose="content",
-                        associated=b"enrolment-name").decode()
+    return _open_name(keyring, enrolment.case_officer) if enrolment.case_officer else ""
+
+
+def _open_name(keyring: Keyring, sealed: bytes) -> str:
+    return keyring.open(sealed, purpose="content", associated=b"enrolment-name").decode()
 
 
 def risks(answers: Answers, settings: Settings) -> tuple[str, ...]:

@@ -142,8 +142,10 @@ async def tell_case_officer(conn: AsyncConnection, keyring: Keyring, settings: S
                 appointment.id, appointments.ATTENDED).pack()),
                 Option(_("appointment.absent"), AttendanceButton(
                     appointment.id, appointments.ABSENT).pack())) if options else ()
-            reply = Reply(f"{_(text_id, name=name)}\n{describe(details, appointment.at)}",
-                          buttons)
+            lines = [_(text_id, name=name), describe(details, appointment.at)]
+            if options:  # asked afterwards: what the person said beforehand helps
+                lines.append(_(f"appointment.said.{appointment.status}"))
+            reply = Reply("\n".join(lines), buttons)
         await push(conn, keyring, channel=target.channel, chat_id=target.chat_id, reply=reply,
                    dedupe_key=f"appointment:{appointment.id}:{dedupe}:{target.channel}:"
                               f"{target.chat_id}", due_at=now, now=now)

@@ -133,7 +133,8 @@ async def case_targets(conn: AsyncConnection, case: Case, settings: Settings) ->
     concerns one person alone (an appointment missed, their week) need not reach everyone."""
     if case.case_inbox_id is not None:
         inbox = await inboxes.by_id(conn, case.case_inbox_id)
-        if inbox is not None:
+        # a chat linked since to another commune no longer covers this person
+        if inbox is not None and inbox.commune_code == case.commune_code:
             return [_target(inbox)]
     return (await targets(conn, case, settings))[1]
 

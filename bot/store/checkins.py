@@ -5,11 +5,23 @@ Names, answers and alert reasons arrive sealed; nothing here can read them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store._upsert import insert_ignore
@@ -153,8 +165,18 @@ async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[En
 
 async def planned(conn: AsyncConnection, plans: Sequence[Plan]) -> None:
     """Record a batch of planned slots: the check-in rows and each enrolment's next due time
-    and run of misses, in a few statements whatever the batch's size."""
+    and run of misses, in two statements whatever the batch's size."""
     if not plans:
+        return
+    if conn.dialect.name == "postgresql":
+        # one array per column: an executemany of UPDATEs is a round trip a row on PostgreSQL
+        ids = [plan.enrolment_id for plan in plans]
+        await conn.execute(_PLANNED_POSTGRES, {
+            "ids": ids, "slots": [plan.slot.astimezone(UTC) for plan in plans]})
+        await conn.execute(_ADVANCED_POSTGRES, {
+            "ids": ids, "following": [plan.following.astimezone(UTC) if plan.following else None
+                                      for plan in plans],
+            "misses": [plan.misses for plan in plans]})
         return
     await conn.execute(insert_ignore(conn, checkins).on_conflict_do_nothing(
         index_elements=["enrolment_id", "slot"]), [
@@ -165,6 +187,21 @@ async def planned(conn: AsyncConnection, plans: Sequence[Plan]) -> None:
         .values(next_due_at=bindparam("following"), misses=bindparam("run_of_misses")),
         [{"planned_id": plan.enrolment_id, "following": plan.following,
           "run_of_misses": plan.misses} for plan in plans])
+
+
+_PLANNED_POSTGRES = text(
+    "INSERT INTO checkins (enrolment_id, slot, status, reminded)"
+    " SELECT p.id, p.slot, 'open', false FROM unnest(:ids, :slots) AS p(id, slot)"
+    " ON CONFLICT (enrolment_id, slot) DO NOTHING",
+).bindparams(bindparam("ids", type_=ARRAY(Integer)),
+             bindparam("slots", type_=ARRAY(DateTime(timezone=True))))
+_ADVANCED_POSTGRES = text(
+    "UPDATE enrolments SET next_due_at = p.following, misses = p.misses"
+    " FROM unnest(:ids, :following, :misses) AS p(id, following, misses)"
+    " WHERE enrolments.id = p.id",
+).bindparams(bindparam("ids", type_=ARRAY(Integer)),
+             bindparam("following", type_=ARRAY(DateTime(timezone=True))),
+             bindparam("misses", type_=ARRAY(Integer)))
 
 
 async def in_area(conn: AsyncConnection, *, commune_code: str | None,
@@ -191,15 +228,12 @@ async def miss_open(conn: AsyncConnection, enrolment_ids: Sequence[int]) -> dict
     if not enrolment_ids:
         return {}
     ids = list(enrolment_ids)
-    rows = await conn.execute(select(checkins.c.enrolment_id, func.count()).where(
-        checkins.c.enrolment_id.in_(ids), checkins.c.status == OPEN)
-        .group_by(checkins.c.enrolment_id))
-    counts = {row[0]: int(row[1]) for row in rows}
-    if counts:
-        await conn.execute(update(checkins).where(
-            checkins.c.enrolment_id.in_(list(counts)), checkins.c.status == OPEN)
-            .values(status=MISSED))
-    return counts
+    # PostgreSQL: one array, not a parameter an id (a statement planned afresh each batch)
+    among = checkins.c.enrolment_id == any_(bindparam("ids", ids, type_=ARRAY(Integer))) \
+        if conn.dialect.name == "postgresql" else checkins.c.enrolment_id.in_(ids)
+    rows = await conn.execute(update(checkins).where(among, checkins.c.status == OPEN)
+                              .values(status=MISSED).returning(checkins.c.enrolment_id))
+    return dict(Counter(rows.scalars()))
 
 
 async def checkin(conn: AsyncConnection, checkin_id: int) -> Checkin | None:

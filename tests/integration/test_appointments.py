@@ -11,16 +11,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.channels.console import CAPABILITIES as CONSOLE
 from bot.checkins import appointment_csv
 from bot.checkins.appointments import DAY_BEFORE, DONE, OFFICER, SOON, next_stage
+from bot.checkins.enrolment import enrol
 from bot.clock import VIETNAM
 from bot.store import officers
 from bot.store.schema import appointments as appointments_table
 from bot.store.schema import audit_log
 from scheduler.appointments import AppointmentTick
 from tests.conftest import FakeClock
-from tests.harness import TICKET, Chat
-from tests.integration.test_checkins import NAME, POLICE, Setup
+from tests.harness import TICKET, Chat, RecordingChannel
+from tests.integration.test_checkins import NAME, POLICE, Setup, _person
 from tests.world import World
 
 OFFICER_CHAT = "7002"
@@ -115,6 +117,7 @@ async def test_reminders_an_answer_and_the_case_officers_mark(setup: Appointment
     [question] = [reply for chat, reply in setup.telegram.sent
                   if chat == OFFICER_CHAT and "có đến lịch hẹn không" in reply.text]
     assert [option.label for option in question.options] == ["Đã đến", "Không đến"]
+    assert "Người này đã báo: không đến được" in question.text
     stranger = setup.world.citizen("8888")
     await stranger.press(question.options[0].data)
     assert "chỉ dành cho công an" in stranger.last.text
@@ -248,3 +251,64 @@ def test_the_example_file_reads_without_a_bad_row(world: World) -> None:
     text = (Path(__file__).parents[2] / "examples" / "appointments.csv").read_text("utf-8")
     good, bad = appointment_csv.read_csv(text, world.services.communes)
     assert good and not bad
+
+
+async def test_no_log_line_holds_a_name_or_a_place(
+        setup: Appointments, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    officer = await setup.officer()
+    person = await setup.enrolled_by(officer)
+    appointment = await setup.record(officer)
+    await setup.at(days=1, hours=2, minutes=1)
+    await person.press(f"ap:{appointment}:cannot")
+    await setup.at(days=1, hours=3)
+    assert setup.texts(OFFICER_CHAT, "có đến lịch hẹn không")
+    for secret in (NAME, "Trạm y tế", "methadone", PERSON):
+        assert secret not in caplog.text, secret
+
+
+async def test_two_schedulers_remind_once(setup: Appointments) -> None:
+    officer = await setup.officer()
+    await setup.enrolled_by(officer)
+    await setup.record(officer)
+    second = AppointmentTick(setup.world.store, setup.world.services, setup.world.clock)
+    setup.world.clock.advance(days=1, hours=2, minutes=1)
+    assert (await setup.appointments.tick())["appointments"] == 1
+    assert (await second.tick())["appointments"] == 0
+    await setup.deliver()
+    assert len(setup.texts(PERSON, "ngày mai bạn có lịch hẹn")) == 1
+
+
+async def test_in_the_console_an_appointment_reminder_is_answered(world: World) -> None:
+    """On the numbered console: the officer records an appointment by numbers, the reminder
+    comes with numbered answers, and "I can't come" reaches the officer."""
+    async with world.store.transaction() as conn:
+        await officers.link(conn, channel="console", chat_id="officer-1", role="officer",
+                            commune_code="26743", province_code="79", language="vi",
+                            now=world.clock())
+        code = await enrol(conn, world.services.keyring, world.services.settings, _person(),
+                           world.clock())
+    person = world.console("person-1")
+    await person.say(code)
+    await person.say("1")  # I agree
+    officer = world.console("officer-1")
+    await officer.say("/appointment")
+    await officer.say("1")  # the one person
+    await officer.say("3")  # methadone
+    await officer.say("08/12/2026")
+    await officer.say("15:00")
+    await officer.say("1")  # no place
+    assert "Đã ghi lịch hẹn" in officer.last.text
+    console = RecordingChannel("console", capabilities=CONSOLE)
+    world.clock.advance(hours=7, minutes=1)  # 7 Dec 15:01: a day before
+    await AppointmentTick(world.store, world.services, world.clock).tick()
+    await world.delivery(console).drain()
+    [reminder] = [reply for chat, reply in console.sent
+                  if chat == "person-1" and "lịch hẹn" in reply.text]
+    await person.say(str(reminder.first_number + 1))  # I can't come
+    assert "Cán bộ phụ trách sẽ liên hệ" in person.last.text
+    await world.delivery(console).drain()
+    assert any("báo không đến được" in reply.text for chat, reply in console.sent
+               if chat == "officer-1")

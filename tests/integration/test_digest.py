@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from bot.store import officers
 from bot.store.schema import audit_log
 from scheduler.digest import WeeklyDigest, week_of
 from tests.conftest import FakeClock
@@ -112,3 +113,17 @@ def test_weeks_turn_on_monday_morning_in_vietnam() -> None:
     assert week == "2027-W01"
 
 
+
+
+async def test_a_case_officer_moved_to_another_commune_hears_no_more(setup: Digests) -> None:
+    mine, _other = await setup.two_people()
+    async with setup.world.store.transaction() as conn:
+        await officers.link(conn, channel="telegram", chat_id=OFFICER_CHAT, role="officer",
+                            commune_code="26740", province_code="79", language="vi",
+                            now=setup.world.clock())
+    await mine.say("Tôi cần giúp đỡ")
+    await setup.deliver()
+    assert [text for text in setup.telegram.texts_to(POLICE) if NAME in text
+            and text.startswith("🚨")], "the commune's chats instead"
+    assert not [text for text in setup.telegram.texts_to(OFFICER_CHAT) if NAME in text
+                and text.startswith("🚨")]

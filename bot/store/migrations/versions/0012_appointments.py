@@ -1,4 +1,5 @@
-"""Appointments of enrolled people, the case officer's inbox, and the weekly digest's rounds.
+"""Appointments of enrolled people, the case officer's inbox, the weekly digest's rounds, and
+the planner's claiming order as an index.
 
 Revision ID: 0012
 Revises: 0008
@@ -34,6 +35,9 @@ def upgrade() -> None:
     op.create_index(op.f("ix_appointments_next_at"), "appointments", ["next_at"])
     # no foreign key: SQLite cannot add one to an existing table; a gone inbox reads as unlinked
     op.add_column("enrolments", sa.Column("case_inbox_id", sa.Integer(), nullable=True))
+    # the planner's order (due time, then id) as an index: a batch is a range, not a sort
+    op.drop_index(op.f("ix_enrolments_next_due_at"), table_name="enrolments")
+    op.create_index("ix_enrolments_next_due_at_id", "enrolments", ["next_due_at", "id"])
     op.create_table(
         "digest_rounds",
         sa.Column("week", sa.String(length=10), nullable=False),
@@ -44,6 +48,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("digest_rounds")
+    op.drop_index("ix_enrolments_next_due_at_id", table_name="enrolments")
+    op.create_index(op.f("ix_enrolments_next_due_at"), "enrolments", ["next_due_at"])
     with op.batch_alter_table("enrolments") as batch:
         batch.drop_column("case_inbox_id")
     op.drop_table("appointments")
