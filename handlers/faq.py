@@ -114,6 +114,10 @@ def render(answer: Answer) -> Reply:
         options: list[Option] = []
         if answer.crisis is not None:
             parts.append(_CRISIS_TEXT[answer.crisis]())
+            # The numbers come first; someone who harmed themselves wanting to die also needs
+            # the caring words and the mental-health line.
+            if "suicide" in answer.also:
+                parts.append(_CRISIS_TEXT["suicide"]())
         if answer.entry is not None:
             parts.append(first_reply_text(answer.entry))
             options.extend(_entry_options(answer.entry))

@@ -25,7 +25,7 @@ from bot.errors import KnowledgeBaseError
 from bot.knowledge._decide import Decision, Thresholds, decide
 from bot.knowledge._language import detect_language
 from bot.knowledge._retrieval import Document, Index, Weights
-from bot.knowledge._safety import Crisis, crisis_of
+from bot.knowledge._safety import Crisis, crises_of, crisis_of
 from bot.knowledge._semantic import Meaning, SemanticIndex, phrasing_texts, warm
 from bot.knowledge._smalltalk import Talk, smalltalk_of
 from bot.knowledge.vectors import FILE_NAME as VECTORS_FILE
@@ -120,6 +120,9 @@ class Answer:
     score: float
     suggestions: tuple[Entry, ...]
     crisis: Crisis | None = None
+    also: tuple[Crisis, ...] = ()
+    """Other situations the message describes ("I swallowed the pills because I want to die":
+    an overdose first, despair too)."""
     talk: Talk | None = None
     embedded: bool = False
     """Whether the embedding was consulted (the slower path)."""
@@ -332,12 +335,13 @@ class KnowledgeBase:
         text = clean_user_text(text, MAX_QUERY_CHARS)
         detected = detect_language(text, prefer)
         out = lang or detected
-        crisis = crisis_of(text)
+        crises = crises_of(text)
+        crisis = crises[0] if crises else None
         if crisis is None and (talk := smalltalk_of(text)) is not None:
             return Answer("smalltalk", lang or prefer, None, 0.0, (), talk=talk)
         ranked, in_domain = self.rank(text, detected)
         decision = decide(ranked, in_domain, lambda: self._semantic.meaning(text), thresholds)
-        return self._answer(decision, out, crisis)
+        return self._answer(decision, out, crises)
 
     async def ask(self, text: str, lang: str | None = None, prefer: str = "vi") -> Answer:
         """:meth:`answer` on the knowledge base's worker thread, for callers on the event
@@ -346,15 +350,16 @@ class KnowledgeBase:
         return await loop.run_in_executor(
             _askers, functools.partial(self.answer, text, lang, prefer=prefer))
 
-    def _answer(self, decision: Decision, lang: str, crisis: Crisis | None) -> Answer:
+    def _answer(self, decision: Decision, lang: str, crises: tuple[Crisis, ...]) -> Answer:
         shown = [self._entries[lang][self._ids[doc]] for doc in decision.docs]
-        if crisis is not None:
+        if crises:
+            crisis = crises[0]
             # Only an entry about the situation belongs under a safety message: a person who
             # wants to die is not to be answered with whichever entry shares a word with it.
             fitting = [e for e in shown if e.topic in _FITTING_TOPICS[crisis]]
             entry = fitting[0] if decision.kind == "answer" and fitting else None
             return Answer("safety", lang, entry, decision.score,
-                          tuple(e for e in fitting if e is not entry), crisis,
+                          tuple(e for e in fitting if e is not entry), crisis, also=crises[1:],
                           embedded=decision.embedded)
         if decision.kind == "answer":
             return Answer("answer", lang, shown[0], decision.score, tuple(shown[1:]),

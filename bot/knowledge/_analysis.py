@@ -65,6 +65,18 @@ TEENCODE: dict[str, tuple[str, ...]] = {
     "bv": ("benh", "vien"), "xog": ("xong",), "mun": ("muon",),
 }
 
+# English words that Vietnamese chat mixes in ("rehab tự nguyện", "test dương tính"), read as
+# the Vietnamese words the knowledge base uses; the same reading applies to the entries.
+ENGLISH_IN_VI: dict[str, tuple[str, ...]] = {
+    "rehab": ("cai", "nghien"), "detox": ("cai", "nghien"), "drug": ("ma", "tuy"),
+    "drugs": ("ma", "tuy"), "test": ("xet", "nghiem"), "positive": ("duong", "tinh"),
+    "harm": ("tac", "hai"), "reduction": ("giam",), "weed": ("can", "sa"),
+    "marijuana": ("can", "sa"), "cannabis": ("can", "sa"), "overdose": ("qua", "lieu"),
+    "police": ("cong", "an"), "report": ("to", "giac"), "addict": ("nghien",),
+    "addicted": ("nghien",), "addiction": ("nghien",), "ecstasy": ("thuoc", "lac"),
+    "dealer": ("nguoi", "ban"), "anonymous": ("nac", "danh"), "illegal": ("trai", "phep"),
+}
+
 # One well-formed Vietnamese syllable, folded: optional onset, one to three vowels, optional final
 # consonant. A folded token that is not one is a typo or a foreign word.
 VI_SYLLABLE = re.compile(
@@ -122,6 +134,27 @@ def untelex(token: str) -> str:
     return word if word != token and VI_SYLLABLE.match(word) else token
 
 
+_REPEATED = re.compile(r"(\w)\1+$")
+# No Vietnamese syllable ends in "ii" or "yy" ("ưu" does end in "uu", once folded).
+_STRETCHED = re.compile(r"([iy])\1+$")
+
+
+def unslur(token: str) -> str:
+    """``token`` as chat spells a syllable, respelled, folded: "fải" is "phải", "trắg"
+    "trắng", "nhiii" "nhi", "wá" "quá"; unchanged unless that reading is a Vietnamese syllable
+    and the token is not."""
+    token = _STRETCHED.sub(r"\1", token)
+    if VI_SYLLABLE.match(token) or len(token) < 2:
+        return token
+    for reading in (_REPEATED.sub(r"\1", token), f"ph{token[1:]}" if token[0] == "f" else "",
+                    f"qu{token[1:]}" if token[0] == "w" else "",
+                    f"{token[:-1]}ng" if token.endswith("g") and not token.endswith("ng")
+                    else ""):
+        if reading and VI_SYLLABLE.match(reading):
+            return reading
+    return token
+
+
 def _normalise(token: str, typed: str, lang: str) -> tuple[str, ...]:
     """Index words of one folded ``token``; ``typed`` is how it was written (lower case).
 
@@ -132,9 +165,10 @@ def _normalise(token: str, typed: str, lang: str) -> tuple[str, ...]:
     if lang != "vi":
         return () if token in EN_STOPWORDS else (_en_stem(token),)
     if _ACCENTED.search(typed):
-        return () if typed in VI_STOPWORDS_ACCENTED else (_FINAL_Y.sub(r"\1i", token),)
+        return () if typed in VI_STOPWORDS_ACCENTED else (_FINAL_Y.sub(r"\1i", unslur(token)),)
     return tuple(word for word in (_FINAL_Y.sub(r"\1i", w)
-                                   for w in TEENCODE.get(token, (untelex(token),)))
+                                   for w in TEENCODE.get(token, ENGLISH_IN_VI.get(
+                                       token, (unslur(untelex(token)),))))
                  if word not in VI_STOPWORDS)
 
 

@@ -227,6 +227,13 @@ def crisis_of(text: str) -> Crisis | None:
     An overdose happening now comes first (115 is the first number to call, even when the
     person took the pills to die), then a threat, then the wish to die.
     """
+    found = crises_of(text)
+    return found[0] if found else None
+
+
+def crises_of(text: str) -> tuple[Crisis, ...]:
+    """Every situation ``text`` describes, the one to answer first first (see
+    :func:`crisis_of`)."""
     spelled = _spelled(text)
     folded = f" {' '.join(_words(spelled))} "
     maybe = _has(folded, _HYPOTHETICAL)
@@ -242,4 +249,4 @@ def crisis_of(text: str) -> Crisis | None:
         kinds.add("overdose")
     if _has(folded, _DANGER_STATEMENT) or (now and _has(folded, _DANGER_TOPIC)):
         kinds.add("danger")
-    return next((kind for kind in _PRIORITY if kind in kinds), None)
+    return tuple(kind for kind in _PRIORITY if kind in kinds)

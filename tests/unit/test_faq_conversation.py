@@ -62,6 +62,18 @@ def test_ordinary_messages_do_not_trigger_a_crisis(kb: KnowledgeBase, text: str)
     assert kb.answer(text).crisis is None
 
 
+@pytest.mark.parametrize("text", ["tôi vừa nuốt hết thuốc trong nhà vì muốn chết",
+                                  "I swallowed a whole pack of sleeping pills, I want to die"])
+def test_an_overdose_taken_to_die_gets_115_first_then_the_caring_words(
+        kb: KnowledgeBase, text: str) -> None:
+    answer = kb.answer(text)
+    assert (answer.crisis, answer.also) == ("overdose", ("suicide",))
+    reply = render(answer).text
+    with use_language(answer.lang):
+        overdose, suicide = gettext("faq.crisis.overdose"), gettext("faq.crisis.suicide")
+    assert reply.startswith(overdose) and suicide in reply and DRUG_HOTLINE not in reply
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_despair_gets_care_a_sourced_line_and_no_crime_hotline(lang: str) -> None:
     with use_language(lang):

@@ -353,3 +353,21 @@ def test_evaluation_set_names_real_entries(real_kb: KnowledgeBase) -> None:
                     "", "none", "smalltalk", "crisis-suicide", "crisis-overdose",
                     "crisis-danger"}, (path.name, query)
                 assert query["lang"] in ("vi", "en")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("bóg cười có fải ma túy ko", ["bong", "cuoi", "phai", "ma", "tuy"]),
+    ("hàng trắg", ["hang", "trang"]), ("ma tuyy đá", ["ma", "tuy", "da"]),
+    ("wá nhiều", ["qua", "nhieu"]), ("ưu tiên", ["uu", "tien"]),
+    ("rehab tự nguyện", ["cai", "nghien", "tu", "nguyen"]),
+    ("drug test dương tính", ["ma", "tuy", "xet", "nghiem", "duong", "tinh"]),
+])
+def test_chat_spellings_and_mixed_english_read_as_the_vietnamese_words(
+        text: str, expected: list[str]) -> None:
+    assert words(text, "vi") == expected
+
+
+def test_english_words_stay_english_in_english(real_kb: KnowledgeBase) -> None:
+    assert words("drug test", "en") == ["drug", "test"]
+    answer = real_kb.answer("harm reduction là gì")
+    assert (answer.entry or answer.suggestions[0]).id == "help-harm-reduction"
