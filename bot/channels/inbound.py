@@ -41,6 +41,7 @@ given up: an update that brings the process down must not do so for ever."""
 INBOX_CLAIM_BATCH = 100
 
 Work = Callable[[], Awaitable[None]]
+Sealed = list[tuple[int | None, str]]
 Replay = Callable[[int, object], Awaitable[None]]
 
 
@@ -56,20 +57,46 @@ class Inbox:
         self.lease = timedelta(seconds=settings.inbox_lease_seconds)
         self._delay = settings.inbox_handle_delay_seconds
         self._held: set[int] = set()
+        self._waiting: list[tuple[Sealed, asyncio.Future[list[int | None]]]] = []
+        self._committing: asyncio.Task[None] | None = None
 
     async def record(self, updates: Sequence[tuple[int | None, object]]) -> list[int | None]:
         """Commit ``updates`` (platform id, the update as parsed JSON), sealed, for they say
         who wrote; each one's row id, or None for one recorded before. Raises when the store
-        fails: then nothing may be acknowledged."""
+        fails: then nothing may be acknowledged.
+
+        Updates that arrive while a commit waits for the database go into the next commit
+        together, so that a burst of webhook calls costs a few transactions, not one each."""
         keyring = self.dispatcher.services.keyring
         sealed = [(update_id, seal_at_rest(keyring, json.dumps(update)))
                   for update_id, update in updates]
-        now = self.dispatcher.clock()
-        async with self.dispatcher.store.transaction() as conn:
-            rows = [await inbox.record(conn, self.channel, update_id, payload, now,
-                                       now + self.lease) for update_id, payload in sealed]
-        self._held.update(row for row in rows if row is not None)
-        return rows
+        recorded: asyncio.Future[list[int | None]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((sealed, recorded))
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit())
+        return await recorded
+
+    async def _commit(self) -> None:
+        while self._waiting:
+            batch: list[tuple[Sealed, asyncio.Future[list[int | None]]]] = []
+            try:
+                async with self.dispatcher.store.transaction() as conn:
+                    batch, self._waiting = self._waiting, []  # all that came while waiting
+                    now = self.dispatcher.clock()
+                    rows = [[await inbox.record(conn, self.channel, update_id, payload, now,
+                                                now + self.lease)
+                             for update_id, payload in sealed] for sealed, _ in batch]
+            except Exception as exc:
+                if not batch:  # the transaction did not begin: fail all that is waiting
+                    batch, self._waiting = self._waiting, []
+                for _, recorded in batch:
+                    if not recorded.done():
+                        recorded.set_exception(exc)
+                continue
+            for (_, recorded), held in zip(batch, rows, strict=True):
+                self._held.update(row for row in held if row is not None)
+                if not recorded.done():  # its caller may have gone (a dropped connection)
+                    recorded.set_result(held)
 
     async def handle(self, row_id: int | None, work: Work) -> None:
         """Run ``work`` for the update recorded as ``row_id``, then mark it handled; an update
