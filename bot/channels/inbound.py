@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from functools import partial
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot import logs
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Reply
@@ -63,13 +65,16 @@ class Inbox:
     async def record(self, updates: Sequence[tuple[int | None, object]]) -> list[int | None]:
         """Commit ``updates`` (platform id, the update as parsed JSON), sealed, for they say
         who wrote; each one's row id, or None for one recorded before. Raises when the store
-        fails: then nothing may be acknowledged.
-
-        Updates that arrive while a commit waits for the database go into the next commit
-        together, so that a burst of webhook calls costs a few transactions, not one each."""
+        fails: then nothing may be acknowledged."""
         keyring = self.dispatcher.services.keyring
         sealed = [(update_id, seal_at_rest(keyring, json.dumps(update)))
                   for update_id, update in updates]
+        if self.dispatcher.store.dialect != "sqlite":  # transactions run side by side there
+            async with self.dispatcher.store.transaction() as conn:
+                return await self._insert(conn, sealed)
+        # SQLite's transactions take turns in this process: updates that arrive while a
+        # commit waits for its turn go into the next commit together, so that a burst of
+        # webhook calls costs a few turns, not one each.
         recorded: asyncio.Future[list[int | None]] = asyncio.get_running_loop().create_future()
         self._waiting.append((sealed, recorded))
         if self._committing is None or self._committing.done():
@@ -82,10 +87,7 @@ class Inbox:
             try:
                 async with self.dispatcher.store.transaction() as conn:
                     batch, self._waiting = self._waiting, []  # all that came while waiting
-                    now = self.dispatcher.clock()
-                    rows = [[await inbox.record(conn, self.channel, update_id, payload, now,
-                                                now + self.lease)
-                             for update_id, payload in sealed] for sealed, _ in batch]
+                    rows = [await self._insert(conn, sealed) for sealed, _ in batch]
             except Exception as exc:
                 if not batch:  # the transaction did not begin: fail all that is waiting
                     batch, self._waiting = self._waiting, []
@@ -94,9 +96,15 @@ class Inbox:
                         recorded.set_exception(exc)
                 continue
             for (_, recorded), held in zip(batch, rows, strict=True):
-                self._held.update(row for row in held if row is not None)
                 if not recorded.done():  # its caller may have gone (a dropped connection)
                     recorded.set_result(held)
+
+    async def _insert(self, conn: AsyncConnection, sealed: Sealed) -> list[int | None]:
+        now = self.dispatcher.clock()
+        rows = [await inbox.record(conn, self.channel, update_id, payload, now, now + self.lease)
+                for update_id, payload in sealed]
+        self._held.update(row for row in rows if row is not None)
+        return rows
 
     async def handle(self, row_id: int | None, work: Work) -> None:
         """Run ``work`` for the update recorded as ``row_id``, then mark it handled; an update
