@@ -128,8 +128,9 @@ async def measure(line: str, database: str | None, updates: int, runs: int) -> N
               f"{rate:6.0f} updates/s acknowledged, {updates} updates x {runs} runs")
 
 
-async def _main(quick: bool) -> None:
-    updates, runs = (100, 1) if quick else (2_000, 3)
+async def _main(quick: bool, updates: int, runs: int) -> None:
+    if quick:
+        updates, runs = 100, 1
     logs.configure("WARNING", "kv")
     await measure("floor (answer at once)", None, updates, runs)
     await measure("pcmt-bot on sqlite", "sqlite", updates, runs)
@@ -144,7 +145,10 @@ async def _main(quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 updates, one run")
-    asyncio.run(_main(parser.parse_args().quick))
+    parser.add_argument("--updates", type=int, default=500, help="updates posted a run")
+    parser.add_argument("--runs", type=int, default=3, help="measured runs a line")
+    args = parser.parse_args()
+    asyncio.run(_main(args.quick, args.updates, args.runs))
 
 
 if __name__ == "__main__":
