@@ -23,6 +23,7 @@ from bot.officials import check_admin_chat
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from bot.store import Store
+from scheduler import outbox_admin
 
 EXIT_CONFIG = 2
 LOG_FILE = "pcmt-bot.log"
@@ -62,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply the schema migrations")
 
     admin = commands.add_parser("admin", help=(
-        "police invites, reports nobody has received, enrolling people, reporting deadlines"))
+        "police invites, reports nobody has received, enrolling people, reporting deadlines, "
+        "the outbox"))
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
     invite = admin_commands.add_parser(
         "invite", help="print a one-time code that links a police chat to a commune or province")
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--partial", action="store_true",
                         help="import the good rows even when some are bad")
     deadlines_admin.add_parser(admin_commands)
+    outbox_admin.add_parser(admin_commands)
     return parser
 
 
@@ -196,6 +199,8 @@ def _admin(settings: Settings, args: argparse.Namespace) -> int:
                       open_store=_admin_store)
     if args.admin_command == "deadlines":
         return asyncio.run(deadlines_admin.run(settings, services, args, _admin_store))
+    if args.admin_command == "outbox":
+        return asyncio.run(outbox_admin.run(settings, services, args, _admin_store))
     try:
         commune_code, province_code = _invite_place(services, args)
     except ValueError as exc:

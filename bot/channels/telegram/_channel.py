@@ -107,7 +107,7 @@ class TelegramChannel(Lifecycle):
                             if settings.public_url is not None else None)
         self._secret = webhook_secret(token)
         self.max_file_bytes = settings.telegram_max_file_bytes
-        self.limiter = limiter or Budgets().limiter()
+        self.limiter = limiter or Budgets.of(settings).limiter()
         self.application = self._build(token, settings.telegram_base_url,
                                        settings.telegram_base_file_url,
                                        settings.telegram_timeout_seconds,
