@@ -18,6 +18,7 @@ import os
 import random
 import secrets
 import socket
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -71,7 +72,8 @@ class Delivery:
         self.max_attempts = settings.delivery_max_attempts
         self.senders = {name: Sender(self, channel, settings)
                         for name, channel in self.channels.items()}
-        self.unconfirmed = 0
+        self.outcomes: Counter[str] = Counter()
+        """What became of the sends that did not simply go out, by kind and reason."""
         self._running: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
 
@@ -166,6 +168,7 @@ class Delivery:
 
     async def _retry(self, sender: Sender, item: OutboxItem, exc: RetryLater) -> None:
         channel = sender.channel.name
+        self.outcomes[f"retry: {exc.reason}"] += 1
         if item.attempts >= self.max_attempts:
             await self.give_up(channel, item, exc, status=outbox.DEAD)
             return
@@ -181,7 +184,7 @@ class Delivery:
                    attempts=item.attempts, reason=exc.reason, delay_s=round(delay.total_seconds()))
 
     async def _unconfirmed(self, channel: str, item: OutboxItem, exc: Unconfirmed) -> None:
-        self.unconfirmed += 1
+        self.outcomes["unconfirmed"] += 1
         async with self.store.transaction() as conn:
             await outbox.mark_unconfirmed(conn, item.id, self.owner, self.clock(), str(exc))
         logs.event(log, "outbox.unconfirmed", logging.ERROR, channel=channel,
@@ -189,6 +192,7 @@ class Delivery:
 
     async def give_up(self, channel: str, item: OutboxItem, exc: DeliveryError, *,
                       status: str = outbox.FAILED) -> None:
+        self.outcomes[status] += 1
         async with self.store.transaction() as conn:
             await outbox.give_up(conn, item.id, self.owner, f"{type(exc).__name__}: {exc}",
                                  status=status)

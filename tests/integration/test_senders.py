@@ -183,7 +183,7 @@ async def test_an_unreadable_answer_is_recorded_and_never_resent(store: Store) -
     assert await delivery.drain() == 0
     assert channel.texts_to("c1") == ["second"]  # the next message still went out
     assert await statuses(store) == {"first": "sent_unconfirmed", "second": "sent"}
-    assert delivery.unconfirmed == 1
+    assert delivery.outcomes["unconfirmed"] == 1
 
 
 async def test_an_unexpected_error_is_not_a_blind_resend(store: Store) -> None:
