@@ -65,11 +65,12 @@ async def push_many(conn: AsyncConnection, keyring: Keyring, items: Iterable[Que
     round of reminders to every commune, routine unless told). Keys queued before are
     skipped."""
     # A round sends the same words to thousands of police chats: each text is sealed once.
-    # By identity: the items hold their replies alive, and hashing a reply costs more than
-    # the rest of queuing it.
+    # By identity: the list holds the replies alive (an id is not reused while its object
+    # lives), and hashing a reply costs more than the rest of queuing it.
+    kept = list(items)
     sealed: dict[int, str] = {}
     rows = []
-    for item in items:
+    for item in kept:
         payload = sealed.get(id(item.reply))
         if payload is None:
             payload = sealed[id(item.reply)] = seal_at_rest(keyring, item.reply.to_json())
