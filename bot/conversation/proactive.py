@@ -28,12 +28,13 @@ from bot.store.users import User
 
 async def push(conn: AsyncConnection, keyring: Keyring, *, channel: str, chat_id: str,
                reply: Reply, dedupe_key: str, due_at: datetime, now: datetime,
-               priority: int, private: bool = False) -> bool:
+               priority: int = outbox.ROUTINE, private: bool = False) -> bool:
     """Queue ``reply`` for ``chat_id``; False when ``dedupe_key`` was queued before, or when
     the citizen there blocked the bot: nothing more is planned for them until they write again.
 
-    ``priority`` is one of :data:`bot.store.outbox.URGENT`, ``ROUTED`` and ``ROUTINE``: what
-    sort of message this is decides what goes out first when the platform's budget is short.
+    ``priority`` is one of :data:`bot.store.outbox.URGENT`, ``ROUTED`` and ``ROUTINE`` (planned
+    rounds, the default): what sort of message this is decides what goes out first when the
+    platform's budget is short.
 
     ``private`` marks a citizen's chat and seals the address as well: it must not be readable
     next to what was sent to it. Police chats stay readable, so delivery can pace each chat;
