@@ -89,7 +89,8 @@ class App:
         self._delivery = Delivery(self.store, self.channels, self.settings, self.clock,
                                   self.services.keyring)
         if schedule:
-            self._scheduler = Scheduler(self._delivery, self.settings, self._jobs())
+            await self._delivery.start()
+            self._scheduler = Scheduler(self._jobs())
             await self._scheduler.start()
         if self.settings.web_port is not None:
             self.web = WebServer(self.store, self.settings.web_host, self.settings.web_port)
@@ -101,7 +102,7 @@ class App:
 
     def _jobs(self) -> list[Job]:
         ticks = escalation.Escalation(self.store, self.services, self.clock)
-        purge = retention.Retention(self.store, self.clock)
+        purge = retention.Retention(self.store, self.clock, self.settings)
         calendar = checkins.CheckinTick(self.store, self.services,
                                         self.dispatcher.routes.flows["checkin"], self.clock)
         reminders = deadlines.Deadlines(self.store, self.services, self.clock)
@@ -117,7 +118,7 @@ class App:
     async def stop(self) -> None:
         if self._scheduler is not None:
             await self._scheduler.stop()
-        elif self._delivery is not None:
+        if self._delivery is not None:
             await self._delivery.stop()
         if self.web is not None:
             await self.web.stop()

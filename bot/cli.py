@@ -23,6 +23,7 @@ from bot.officials import check_admin_chat
 from bot.services import Services
 from bot.settings import Settings, load_settings
 from bot.store import Store
+from scheduler import outbox_admin
 
 EXIT_CONFIG = 2
 LOG_FILE = "pcmt-bot.log"
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin = commands.add_parser("admin", help=(
         "police invites, reports nobody has received, enrolling people, appointments, "
-        "reporting deadlines"))
+        "reporting deadlines, the outbox"))
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
     invite = admin_commands.add_parser(
         "invite", help="print a one-time code that links a police chat to a commune or province")
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "connect", help="store the OA's first tokens from the refresh token of the OAuth consent")
     connect.add_argument("--refresh-token", metavar="TOKEN", required=True,
                          help="the refresh token the Zalo developer console gave (used once)")
+    outbox_admin.add_parser(admin_commands)
     return parser
 
 
@@ -219,6 +221,8 @@ def _admin(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(deadlines_admin.run(settings, services, args, _admin_store))
     if args.admin_command == "zalo-oa":
         return asyncio.run(_admin_zalo_oa_connect(settings, services, args.refresh_token))
+    if args.admin_command == "outbox":
+        return asyncio.run(outbox_admin.run(settings, services, args, _admin_store))
     try:
         commune_code, province_code = _invite_place(services, args)
     except ValueError as exc:

@@ -11,7 +11,8 @@
     │   ├── RetryLater         transient: rate limit, timeout, network, server error
     │   ├── Unreachable        the recipient blocked the bot or left the chat
     │   │   └── OutsideWindow  the platform's window for writing to them has closed
-    │   └── Undeliverable      the message itself is wrong for the platform
+    │   ├── Undeliverable      the message itself is wrong for the platform
+    │   └── Unconfirmed        sent, but the platform's answer could not be read
     ├── PrivacyError           a sealed value that does not open
     │   └── ImageRejected      an upload that is not a picture we decode
     ├── KnowledgeBaseError     a malformed knowledge-base file
@@ -73,6 +74,11 @@ class OutsideWindow(Unreachable):
 
 class Undeliverable(DeliveryError):
     """The message itself is wrong for the platform; retrying would fail the same way."""
+
+
+class Unconfirmed(DeliveryError):
+    """The request went out but its answer could not be read (malformed, or an error the
+    mapping does not know): the message may have arrived, so it is not sent blindly again."""
 
 
 class PrivacyError(PcmtError):

@@ -81,10 +81,20 @@ class Settings(BaseSettings):
 
     admin_chat: str | None = None
     conversation_ttl_minutes: int = Field(default=60, ge=1)
-    delivery_interval_seconds: float = Field(default=2.0, gt=0)
-    delivery_batch_size: int = Field(default=50, ge=1)
+    delivery_poll_seconds: float = Field(default=0.25, gt=0)
+    """How often a sender with nothing in hand looks for newly due messages."""
+    delivery_claim_ahead_seconds: float = Field(default=2.0, gt=0)
+    """A sender keeps about this many seconds of sending at the overall budget claimed."""
     delivery_max_attempts: int = Field(default=8, ge=1)
+    """Failed sends after which a message is a dead letter (``admin outbox``)."""
     delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    delivery_leader_seconds: float = Field(default=10.0, gt=0)
+    """A channel's sender holds the token this long per renewal: a replica takes over a dead
+    sender's token after at most this."""
+    delivery_max_in_flight: int = Field(default=64, ge=1)
+    """Sends a sender has under way at once (each to a different chat)."""
+    delivery_retention_days: int = Field(default=7, ge=1)
+    """Sent messages (sealed addresses and contents) are deleted this long after sending."""
 
     report_ack_hours: float = Field(default=24, gt=0)
     reports_per_day: int = Field(default=5, ge=1)
@@ -116,6 +126,12 @@ class Settings(BaseSettings):
     can kill the process in between."""
 
     telegram_concurrency: int = Field(default=16, ge=1, le=256)
+    telegram_messages_per_second: int = Field(default=30, ge=1)
+    telegram_chat_messages_per_second: int = Field(default=1, ge=1)
+    telegram_group_messages_per_minute: int = Field(default=20, ge=1)
+    telegram_paid_broadcast: bool = Field(
+        default=False,
+        description="Paid broadcasts (Telegram Stars): up to 1000 messages/s over all chats.")
     telegram_timeout_seconds: float = Field(default=10.0, gt=0)
     telegram_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
 

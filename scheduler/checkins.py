@@ -35,7 +35,7 @@ from bot.conversation.i18n import use_language
 from bot.conversation.messages import Option, Reply
 from bot.conversation.proactive import open_flow, push
 from bot.services import Services
-from bot.store import Store, checkins, conversations, users
+from bot.store import Store, checkins, conversations, outbox, users
 from bot.store.checkins import Checkin, Enrolment
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class CheckinTick:
             await push(conn, self.services.keyring, channel=address.channel,
                        chat_id=address.chat_id, reply=reply,
                        dedupe_key=f"enrolment:{enrolment.id}:ended", due_at=now, now=now,
-                       private=True)
+                       private=True, priority=outbox.ROUTINE)
         await tell_officers(conn, self.services.keyring, self.services.settings, enrolment,
                             "checkin.officer_ended", dedupe="ended", now=now)
 
@@ -163,7 +163,7 @@ class CheckinTick:
                 await push(conn, self.services.keyring, channel=address.channel,
                            chat_id=address.chat_id, reply=reply,
                            dedupe_key=f"checkin:{checkin.id}:reminder", due_at=now, now=now,
-                           private=True)
+                           private=True, priority=outbox.ROUTINE)
             await checkins.mark_reminded(conn, checkin.id)
         return len(waiting)
 

@@ -14,6 +14,7 @@ import pytest
 
 from bot import logs
 from bot.channels.base import Lifecycle
+from bot.channels.ratelimit import RateLimiter
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Attachment, Capabilities, ChatKind, Incoming, Reply
 from bot.errors import DeliveryError
@@ -80,6 +81,7 @@ class RecordingChannel(Lifecycle):
     failures: list[DeliveryError] = field(default_factory=list)
     sent: list[tuple[str, Reply]] = field(default_factory=list)
     delay: float = 0.0
+    limiter: RateLimiter | None = None
 
     @property
     def addresses(self) -> Collection[str] | None:

@@ -13,16 +13,24 @@ from collections.abc import Collection
 from types import TracebackType
 from typing import Protocol, Self
 
+from bot.channels.ratelimit import RateLimiter
 from bot.conversation.messages import Capabilities, Reply
 
 
 class Channel(Protocol):
     """A messaging platform. ``send`` raises a :class:`bot.errors.DeliveryError` subclass
-    (``RetryLater``, ``Unreachable``, ``Undeliverable``) when the platform refuses; these are
-    the only errors delivery has to understand."""
+    (``RetryLater``, ``Unreachable``, ``Undeliverable``, ``Unconfirmed``) when the platform
+    refuses or its answer cannot be read; these are the only errors delivery has to
+    understand."""
 
     name: str
     capabilities: Capabilities
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        """The platform's sending budgets, shared by live replies and the outbox's sender;
+        None when the platform sets none the bot keeps."""
+        ...
 
     @property
     def addresses(self) -> Collection[str] | None:

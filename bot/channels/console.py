@@ -30,6 +30,7 @@ class ConsoleChannel(Lifecycle):
 
     name = CHANNEL
     capabilities = CAPABILITIES
+    limiter = None
 
     def __init__(self, user_id: str = "console", *, handle: Handle | None = None,
                  stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:

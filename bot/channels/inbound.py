@@ -26,9 +26,9 @@ from bot import logs
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Reply
 from bot.conversation.proactive import push
-from bot.errors import RetryLater, Undeliverable, Unreachable
+from bot.errors import RetryLater, Unconfirmed, Undeliverable, Unreachable
 from bot.security.identity import open_at_rest, seal_at_rest
-from bot.store import inbox, menus, officers, updates, users
+from bot.store import inbox, menus, officers, outbox, updates, users
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ async def queue_unsent(dispatcher: Dispatcher, channel: str, chat_id: str, updat
         for index in range(first, len(replies)):
             await push(conn, dispatcher.services.keyring, channel=channel, chat_id=chat_id,
                        reply=replies[index], dedupe_key=f"{channel}:update:{update_id}:{index}",
-                       due_at=due, now=now, private=True)
+                       due_at=due, now=now, private=True, priority=outbox.URGENT)
     logs.event(log, "inbound.reply_queued", logging.WARNING, channel=channel, reason=reason,
                replies=len(replies) - first)
 
@@ -255,9 +255,10 @@ async def answer(dispatcher: Dispatcher, channel: str, chat_id: str, update_id: 
         except Unreachable:
             await membership(dispatcher, channel, chat_id, reachable=False)
             return
-        except Undeliverable as exc:
+        except (Undeliverable, Unconfirmed) as exc:
+            # Unconfirmed: it probably arrived; sent again it could arrive twice.
             logs.event(log, "inbound.reply_failed", logging.ERROR, channel=channel,
-                       reason=exc.args[0])
+                       reason=exc.args[0], error=type(exc).__name__)
 
 
 async def membership(dispatcher: Dispatcher, channel: str, chat_id: str, *,

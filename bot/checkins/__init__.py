@@ -26,7 +26,7 @@ from bot.officials import Target, case_targets, province_targets
 from bot.reports import Address
 from bot.security.privacy import Keyring
 from bot.settings import Settings
-from bot.store import checkins
+from bot.store import checkins, outbox
 from bot.store.checkins import Enrolment
 
 CHECKIN_TTL = timedelta(hours=24)
@@ -170,7 +170,8 @@ async def _send_alert(conn: AsyncConnection, keyring: Keyring, enrolment: Enrolm
                           (Option(_("checkin.acknowledge"), AlertButton(alert_id).pack()),))
         await push(conn, keyring, channel=target.channel, chat_id=target.chat_id, reply=reply,
                    dedupe_key=f"checkin-alert:{alert_id}:{dedupe}:{target.channel}:"
-                              f"{target.chat_id}", due_at=now, now=now)
+                              f"{target.chat_id}", due_at=now, now=now,
+                   priority=outbox.URGENT)
     return len(recipients)
 
 
@@ -186,4 +187,5 @@ async def tell_officers(conn: AsyncConnection, keyring: Keyring, settings: Setti
             reply = Reply(_(text_id, name=name))
         await push(conn, keyring, channel=target.channel, chat_id=target.chat_id, reply=reply,
                    dedupe_key=f"enrolment:{enrolment.id}:{dedupe}:{target.channel}:"
-                              f"{target.chat_id}", due_at=now, now=now)
+                              f"{target.chat_id}", due_at=now, now=now,
+                   priority=outbox.ROUTED)

@@ -28,9 +28,13 @@ from bot.store.users import User
 
 async def push(conn: AsyncConnection, keyring: Keyring, *, channel: str, chat_id: str,
                reply: Reply, dedupe_key: str, due_at: datetime, now: datetime,
-               private: bool = False) -> bool:
+               priority: int = outbox.ROUTINE, private: bool = False) -> bool:
     """Queue ``reply`` for ``chat_id``; False when ``dedupe_key`` was queued before, or when
     the citizen there blocked the bot: nothing more is planned for them until they write again.
+
+    ``priority`` is one of :data:`bot.store.outbox.URGENT`, ``ROUTED`` and ``ROUTINE`` (planned
+    rounds, the default): what sort of message this is decides what goes out first when the
+    platform's budget is short.
 
     ``private`` marks a citizen's chat and seals the address as well: it must not be readable
     next to what was sent to it. Police chats stay readable, so delivery can pace each chat;
@@ -42,7 +46,8 @@ async def push(conn: AsyncConnection, keyring: Keyring, *, channel: str, chat_id
     address = seal_at_rest(keyring, chat_id) if private else chat_id
     return await outbox.enqueue(conn, channel=channel, chat_id=address,
                                 payload=seal_at_rest(keyring, reply.to_json()),
-                                dedupe_key=dedupe_key, due_at=due_at, now=now)
+                                dedupe_key=dedupe_key, due_at=due_at, now=now,
+                                priority=priority)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +61,22 @@ class Queued:
 
 
 async def push_many(conn: AsyncConnection, keyring: Keyring, items: Iterable[Queued], *,
-                    now: datetime) -> None:
+                    now: datetime, priority: int = outbox.ROUTINE) -> None:
     """Queue many messages due now in one statement, as :func:`push` would one by one (a
-    round of reminders to every commune). Keys queued before are skipped."""
+    round of reminders to every commune, routine unless told). Keys queued before are
+    skipped."""
     # A round sends the same words to thousands of police chats: each text is sealed once.
-    # By identity: the items hold their replies alive, and hashing a reply costs more than
-    # the rest of queuing it.
+    # By identity: the list holds the replies alive (an id is not reused while its object
+    # lives), and hashing a reply costs more than the rest of queuing it.
+    kept = list(items)
     sealed: dict[int, str] = {}
     rows = []
-    for item in items:
+    for item in kept:
         payload = sealed.get(id(item.reply))
         if payload is None:
             payload = sealed[id(item.reply)] = seal_at_rest(keyring, item.reply.to_json())
         rows.append((item.channel, item.chat_id, payload, item.dedupe_key))
-    await outbox.enqueue_many(conn, rows, due_at=now, now=now)
+    await outbox.enqueue_many(conn, rows, due_at=now, now=now, priority=priority)
 
 
 async def open_flow(conn: AsyncConnection, services: Services, flow: Flow, *, user: User,
@@ -83,7 +90,7 @@ async def open_flow(conn: AsyncConnection, services: Services, flow: Flow, *, us
     for number, reply in enumerate(ctx.replies):
         if not await push(conn, services.keyring, channel=channel, chat_id=chat_id, reply=reply,
                           dedupe_key=f"{dedupe_key}:{number}", due_at=now, now=now,
-                          private=private):
+                          private=private, priority=outbox.ROUTINE):
             return False
     await conversations.save(conn, user.id, ctx.state, now, ttl, services.seal)
     return True

@@ -24,7 +24,7 @@ from bot.reports.access import access_key
 from bot.reports.buttons import CardButton, StatusButton
 from bot.security.privacy import Keyring
 from bot.settings import Settings
-from bot.store import reports
+from bot.store import outbox, reports
 from bot.store.reports import Report
 
 if TYPE_CHECKING:
@@ -147,6 +147,11 @@ def card_actions(report: Report, photos: int) -> list[Option]:
     return options
 
 
+def card_priority(report: Report) -> int:
+    """An urgent category's card goes before every routine message, with the crisis alerts."""
+    return outbox.URGENT if report.category in URGENT_CATEGORIES else outbox.ROUTED
+
+
 async def route(conn: AsyncConnection, report: Report, *, keyring: Keyring, settings: Settings,
                 place: Place, now: datetime, delay: timedelta = timedelta()) -> str | None:
     """Queue the police card to whoever should see ``report``; None when nobody can yet."""
@@ -160,7 +165,7 @@ async def route(conn: AsyncConnection, report: Report, *, keyring: Keyring, sett
             reply = card(report, content, place, photos)
         await push(conn, keyring, channel=target.channel, chat_id=target.chat_id, reply=reply,
                    dedupe_key=reports.card_key(report.id, target.channel, target.chat_id),
-                   due_at=now + delay, now=now)
+                   due_at=now + delay, now=now, priority=card_priority(report))
     await reports.set_routed(conn, report.id, level)
     return level
 
@@ -195,7 +200,7 @@ async def notify(conn: AsyncConnection, report: Report, *, keyring: Keyring, set
                                   CardButton("view", report.ticket).pack()),))
         await push(conn, keyring, channel=target.channel, chat_id=target.chat_id, reply=reply,
                    dedupe_key=f"report:{report.id}:{dedupe}:{target.channel}:{target.chat_id}",
-                   due_at=now, now=now)
+                   due_at=now, now=now, priority=outbox.ROUTED)
     return len(recipients)
 
 
@@ -261,4 +266,4 @@ async def relay_to_reporter(conn: AsyncConnection, report: Report, *, keyring: K
         reply = Reply(_(text_id, ticket=report.ticket, **params), tuple(options))
     return await push(conn, keyring, channel=address.channel, chat_id=address.chat_id,
                       reply=reply, dedupe_key=f"report:{report.id}:{dedupe}", due_at=now,
-                      now=now, private=True)
+                      now=now, private=True, priority=outbox.ROUTED)

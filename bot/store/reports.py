@@ -14,8 +14,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import hour_of
+from bot.security.identity import SEALED
 from bot.store._upsert import insert_ignore
 from bot.store.schema import (
+    outbox,
     reply_handles,
     report_attachments,
     report_messages,
@@ -216,6 +218,14 @@ async def forget_reporter(conn: AsyncConnection, report_id: int) -> None:
 
 
 async def purge_expired_handles(conn: AsyncConnection, now: datetime) -> int:
+    """Delete the reply handles that ran out, and with each the messages still queued to
+    that reporter (their sealed address must not outlive the handle). How many handles."""
+    expired = (await conn.execute(select(reply_handles.c.report_id).where(
+        reply_handles.c.expires_at <= now))).scalars().all()
+    for report_id in expired:
+        await conn.execute(delete(outbox).where(
+            outbox.c.dedupe_key.startswith(f"report:{report_id}:"),
+            outbox.c.chat_id.startswith(SEALED)))
     result = await conn.execute(delete(reply_handles).where(reply_handles.c.expires_at <= now))
     return int(result.rowcount)
 

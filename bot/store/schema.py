@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -73,7 +74,7 @@ outbox = Table(
     Column("payload", Text, nullable=False),
     Column("dedupe_key", String(128), nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
-    Column("status", String(12), nullable=False, default="pending"),
+    Column("status", String(20), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("claimed_until", UTCDateTime, nullable=True),
     Column("last_error", String(200), nullable=True),
@@ -81,9 +82,25 @@ outbox = Table(
     Column("sent_at", UTCDateTime, nullable=True),
     # a held message waits for this alias of its chat to write again (migration 0009)
     Column("held_for", String(64), nullable=True),
+    # 0 crisis and check-in alerts, 1 routed reports, 2 check-ins and reminders (migration 0010)
+    Column("priority", SmallInteger, nullable=False, server_default="2"),
+    Column("lease_owner", String(64), nullable=True),
     UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
     Index("ix_outbox_status_due_at", "status", "due_at"),
     Index("ix_outbox_held_for", "held_for"),
+    Index("ix_outbox_status_priority_due_at", "status", "priority", "due_at"),
+    Index("ix_outbox_lease_owner", "lease_owner"),
+)
+
+# One sender per channel token at a time, and the platform's pause for every replica
+# (migration 0010).
+channel_senders = Table(
+    "channel_senders",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("holder", String(64), nullable=True),
+    Column("held_until", UTCDateTime, nullable=True),
+    Column("paused_until", UTCDateTime, nullable=True),
 )
 
 audit_log = Table(

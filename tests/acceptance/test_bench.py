@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
     ("bench.checkins", ["sqlite:", "planned at", "250,000 would take"]),
     ("bench.deadlines", ["reminders in", "duplicates queued by the second tick of a day: 0"]),
     ("bench.inbox", ["floor (answer at once)", "pcmt-bot on sqlite", "ack p50"]),
+    ("bench.delivery", ["delivery: ", "of the allowed rate", "(pcmt-bot, SQLite)",
+                        "(python-telegram-bot AIORateLimiter)", "0 lost, 0 duplicates (pcmt-bot"]),
 ])
 def test_benchmark_smoke_run(module: str, expected: list[str]) -> None:
     result = subprocess.run([sys.executable, "-m", module, "--quick"], cwd=ROOT, text=True,

@@ -55,6 +55,12 @@ Rate limits (``RateLimits``, ``None`` disables them) count messages created by s
 a sliding window on ``clock`` (``time.monotonic`` unless given): per private chat per second, per
 group or supergroup per minute, and overall per second. Going over answers 429 with
 ``retry_after`` and adds one to ``rate_limit_violations``; rejected requests use no budget.
+
+Random faults (``RandomFaults``, seeded) hit the send methods as an unreliable platform would:
+a share answered 500 (nothing sent), a share held ``slow_seconds`` before handling, a share
+answered 429 with ``retry_after`` 1 (nothing sent), and a share sent but answered with a body
+the client cannot read (the message is in ``sent`` all the same). ``fault_counts`` counts each;
+``malform_next(count)`` gives the next ``count`` sends such an answer.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ import io
 import itertools
 import json
 import math
+import random
 import re
 import secrets
 import time
@@ -142,6 +149,16 @@ class RateLimits:
 
 
 DEFAULT_LIMITS = RateLimits()
+
+
+@dataclass(frozen=True)
+class RandomFaults:
+    server_errors: float = 0.05
+    slow: float = 0.02
+    slow_seconds: float = 1.0
+    throttled: float = 0.005
+    malformed: float = 0.005
+    seed: int = 19
 
 
 @dataclass
@@ -325,8 +342,13 @@ class FakeTelegramServer(LoopbackServer):
                  rate_limits: RateLimits | None = DEFAULT_LIMITS,
                  missing_chats: Iterable[int] = (), blocked_chats: Iterable[int] = (),
                  clock: Callable[[], float] = time.monotonic,
-                 webhook_retry_delay: float = 0.05, webhook_max_attempts: int = 3) -> None:
+                 webhook_retry_delay: float = 0.05, webhook_max_attempts: int = 3,
+                 random_faults: RandomFaults | None = None) -> None:
         super().__init__()
+        self.random_faults = random_faults
+        self.fault_counts = {"server_errors": 0, "slow": 0, "throttled": 0, "malformed": 0}
+        self._fault_rng = random.Random(random_faults.seed if random_faults else 0)
+        self._malformed_next = 0
         self.token, self.bot_username = token, bot_username
         self.bot_user: JSON = {"id": int(token.split(":")[0]), "is_bot": True,
                                "first_name": "PCMT Test Bot", "username": bot_username}
@@ -430,6 +452,9 @@ class FakeTelegramServer(LoopbackServer):
             description = (f"Too Many Requests: retry after {retry_after}" if status == 429
                            else HTTPStatus(status).phrase)
         self._add_fault(method, ApiError(status, description, retry_after), count)
+
+    def malform_next(self, count: int = 1) -> None:
+        self._malformed_next += count
 
     # inbound
 
@@ -634,16 +659,44 @@ class FakeTelegramServer(LoopbackServer):
         if key not in self._methods:
             return web.json_response(ApiError(404, "Not Found").body(), status=404)
         name, handler = self._methods[key]
+        malformed = False
         try:
             params = await _read_params(request)
             await self._interfere(key, ApiError(502, "Bad Gateway"))
+            if name in _MESSAGE_METHODS and self._malformed_next:
+                self._malformed_next -= 1
+                malformed = True
+            elif name in _MESSAGE_METHODS and self.random_faults is not None:
+                malformed = await self._random_fault(self.random_faults)
             body: JSON = {"ok": True, "result": await handler(params)}
             status = 200
         except ApiError as error:
             body, status = error.body(), error.status
+            malformed = False
         self.calls.append((name, status))
         self.touch()
+        if malformed:  # sent, but the answer's message has a field of the wrong type
+            body["result"] = {**body["result"], "chat": "not an object", "date": "yesterday"}
         return web.json_response(body, status=status)
+
+    async def _random_fault(self, faults: RandomFaults) -> bool:
+        """Raise or wait as ``faults`` say for this call; True if its answer is to be
+        malformed once the message is sent."""
+        draw = self._fault_rng.random()
+        for kind, share in (("server_errors", faults.server_errors),
+                            ("throttled", faults.throttled), ("slow", faults.slow),
+                            ("malformed", faults.malformed)):
+            if draw < share:
+                self.fault_counts[kind] += 1
+                if kind == "server_errors":
+                    raise ApiError(500, "Internal Server Error")
+                if kind == "throttled":
+                    raise ApiError(429, "Too Many Requests: retry after 1", 1)
+                if kind == "slow":
+                    await asyncio.sleep(faults.slow_seconds)
+                return kind == "malformed"
+            draw -= share
+        return False
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]

@@ -107,7 +107,8 @@ async def test_a_pushed_message_does_not_change_what_the_next_number_means(
             await outbox.enqueue(conn, channel="console",
                                  chat_id=seal_at_rest(services.keyring, "c1"),
                                  payload=seal_at_rest(services.keyring, notice.to_json()),
-                                 dedupe_key=key, due_at=clock(), now=clock())
+                                 dedupe_key=key, due_at=clock(), now=clock(),
+                                 priority=outbox.ROUTED)
         await world.delivery(terminal).drain()
         return terminal.sent[-1][1]
 

@@ -425,8 +425,8 @@ async def test_asking_when_the_reporter_cannot_be_reached(world: World) -> None:
     await officer.say("Còn ai ở đó không?")
     assert "quá thời hạn" in officer.last.text
     assert "Hãy mở một tin báo" in (await officer.say("/ask Còn không?"))[-1].text
-    assert await Retention(world.store, world.clock).tick() == 1
-    assert await Retention(world.store, world.clock).tick() == 0
+    assert await Retention(world.store, world.clock, world.services.settings).tick() == 1
+    assert await Retention(world.store, world.clock, world.services.settings).tick() == 0
     assert "quá thời hạn" in (await officer.press(f"r:ask:{kept}"))[-1].text
     async with world.store.transaction() as conn:
         rows = (await conn.execute(select(report_messages.c.kind))).all()

@@ -34,7 +34,8 @@ async def _enqueue(store: Store, clock: FakeClock, key: str, chat: str = "c1",
     async with store.transaction() as conn:
         return await outbox.enqueue(conn, channel="fake", chat_id=chat,
                                     payload=Reply(text, (Option("Đồng ý", "ok"),)).to_json(),
-                                    dedupe_key=key, due_at=clock(), now=clock())
+                                    dedupe_key=key, due_at=clock(), now=clock(),
+                                    priority=outbox.ROUTINE)
 
 
 async def _statuses(store: Store) -> list[tuple[str, int, str | None]]:
@@ -60,7 +61,8 @@ async def test_rows_enqueued_in_a_rolled_back_transaction_never_leave(
     try:
         async with store.transaction() as conn:
             await outbox.enqueue(conn, channel="fake", chat_id="c", payload=Reply("x").to_json(),
-                                 dedupe_key="gone", due_at=clock(), now=clock())
+                                 dedupe_key="gone", due_at=clock(), now=clock(),
+                                 priority=outbox.ROUTINE)
             raise RuntimeError("the state change failed")
     except RuntimeError:
         pass
@@ -72,7 +74,7 @@ async def test_a_crash_mid_send_is_redelivered_after_the_lease(
     store = await store_factory.open()
     await _enqueue(store, clock, "crash")
     async with store.transaction() as conn:  # a process claims the row, then dies
-        claimed = await outbox.claim(conn, channels=["fake"], now=clock(),
+        claimed = await outbox.claim(conn, channels=["fake"], owner="dead", now=clock(),
                                      lease=timedelta(seconds=settings.delivery_lease_seconds),
                                      limit=10)
     assert len(claimed) == 1
@@ -99,17 +101,20 @@ async def test_transient_errors_back_off_then_succeed(store: Store, settings: Se
     assert await _statuses(store) == [("sent", 3, None)]
 
 
-async def test_retry_after_pauses_the_whole_channel(store: Store, settings: Settings,
-                                                    clock: FakeClock) -> None:
+async def test_retry_after_pauses_the_channel_for_every_replica(
+        store_factory: StoreFactory, settings: Settings, clock: FakeClock) -> None:
+    store = await store_factory.open()
     await _enqueue(store, clock, "a", chat="c1")
-    await _enqueue(store, clock, "b", chat="c2")
     channel = fake_channel(failures=[RetryLater("429", retry_after=30)])
     delivery = Delivery(store, {"fake": channel}, settings, clock, KEYRING)
     assert await delivery.tick() == 0
-    assert sent_to(channel) == []  # the second message waits too
+    await _enqueue(store, clock, "b", chat="c2")
+    other = Delivery(await store_factory.open(), {"fake": channel}, settings, clock, KEYRING)
+    assert await other.tick() == 0  # the pause is in the database, not in one process
+    assert sent_to(channel) == []
     clock.advance(seconds=31)
-    assert await delivery.drain() == 2
-    assert [chat for chat, _ in sent_to(channel)] == ["c1", "c2"]
+    assert await other.drain() == 2
+    assert sorted(chat for chat, _ in sent_to(channel)) == ["c1", "c2"]
 
 
 async def test_blocked_recipient_is_marked_unreachable(store: Store, settings: Settings,
@@ -137,7 +142,7 @@ async def test_gives_up_after_max_attempts_with_the_error_recorded(
     await delivery.tick()
     clock.advance(hours=1)
     await delivery.tick()
-    assert await _statuses(store) == [("failed", 2, "RetryLater: timeout")]
+    assert await _statuses(store) == [("dead", 2, "RetryLater: timeout")]
 
 
 async def test_undeliverable_gives_up_at_once(store: Store, settings: Settings,
@@ -173,8 +178,7 @@ async def test_two_replicas_never_send_the_same_row_twice(
     for number in range(40):
         await _enqueue(first, clock, f"r{number}", chat=f"c{number}")
     channel = fake_channel(delay=0.001)
-    small = Settings(_env_file=None, delivery_batch_size=5)
-    replicas = [Delivery(store, {"fake": channel}, small, clock, KEYRING)
+    replicas = [Delivery(store, {"fake": channel}, settings, clock, KEYRING)
                 for store in (first, second)]
     for _ in range(20):
         await asyncio.gather(*(replica.tick() for replica in replicas))

@@ -236,9 +236,9 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
         chat = data.get("chat_id")
         counted = _counted(endpoint) and chat is not None
         for attempt in range(MAX_FLOOD_RETRIES + 1):
+            slot = None
             if counted:
-                # Negative ids are groups, supergroups and channels.
-                await self.limiter.acquire(str(chat), group=str(chat).startswith("-"))
+                slot = await self.limiter.acquire(str(chat))
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -250,4 +250,7 @@ class TelegramRateLimiter(BaseRateLimiter[None]):
                     raise
                 if not counted:
                     await asyncio.sleep(seconds)
+            finally:
+                if slot is not None:
+                    self.limiter.settle(slot)
         raise AssertionError("unreachable: the last attempt returns or raises")

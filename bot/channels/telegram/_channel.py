@@ -108,7 +108,7 @@ class TelegramChannel(Lifecycle):
                             if settings.public_url is not None else None)
         self._secret = webhook_secret(token)
         self.max_file_bytes = settings.telegram_max_file_bytes
-        self.limiter = limiter or Budgets().limiter()
+        self.limiter = limiter or Budgets.of(settings).limiter()
         self._inbox = Inbox(dispatcher, CHANNEL)
         self._rows: dict[int, int] = {}
         """Inbox row of each update recorded here and not yet taken from PTB's queue."""

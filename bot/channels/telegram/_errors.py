@@ -15,11 +15,16 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.errors import DeliveryError, RetryLater, Undeliverable, Unreachable
+from bot.errors import DeliveryError, RetryLater, Unconfirmed, Undeliverable, Unreachable
 
 # Telegram's descriptions that say the chat itself is gone rather than the message being wrong.
 _GONE = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked",
          "have no rights to send", "not enough rights to send")
+
+
+def is_group(chat_id: str) -> bool:
+    """Negative ids are groups, supergroups and channels: the per-group budget applies."""
+    return chat_id.startswith("-")
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -46,11 +51,20 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
         if any(marker in exc.message.lower() for marker in _GONE):
             return Unreachable("telegram: chat not found")
         return Undeliverable(f"telegram bad request: {_short(exc.message)}")
+    if type(exc) is TelegramError and "invalid server response" in exc.message.lower():
+        # PTB's word for a successful answer that is not JSON: the message went out.
+        return Unconfirmed("telegram answer unreadable")
     if isinstance(exc, InvalidToken):
         # The token was revoked: nothing sends until an operator fixes it, so keep the rows.
         return RetryLater("telegram rejected the bot token")
     # TimedOut, NetworkError (5xx, connection), Conflict: transient from here
     return RetryLater(f"telegram {type(exc).__name__}")
+
+
+def unreadable(exc: Exception) -> Unconfirmed:
+    """An error PTB raised that is none of its own: reading an answer it did not expect (a
+    field of the wrong type, a missing result), after the request went out."""
+    return Unconfirmed(f"telegram answer unreadable: {type(exc).__name__}")
 
 
 def _short(description: str) -> str:

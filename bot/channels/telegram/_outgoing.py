@@ -18,7 +18,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot.channels.ratelimit import Limit, RateLimiter
-from bot.channels.telegram._errors import delivery_error
+from bot.channels.telegram._errors import delivery_error, is_group, unreadable
 from bot.channels.telegram._render import (
     PAYLOAD_PREFIX,
     escape,
@@ -29,6 +29,7 @@ from bot.channels.telegram._render import (
 from bot.conversation.dispatch import Dispatcher
 from bot.conversation.messages import Reply
 from bot.security.identity import seal_at_rest
+from bot.settings import Settings
 from bot.store import updates
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -36,27 +37,38 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _EDIT_REFUSED = ("message is not modified", "message can't be edited", "message to edit not found",
                  "there is no text in the message to edit")
 
-# Timing jitter between counting a message here and Telegram receiving it: without a margin, two
-# messages counted exactly one window apart may arrive a hair closer than that.
-_MARGIN = 0.1
-_OVERALL = Limit(30, 1.0 + _MARGIN)
-_PER_CHAT = Limit(1, 1.0 + _MARGIN)
-_PER_GROUP = Limit(20, 60.0 + _MARGIN)
+PAID_BROADCAST_PER_SECOND = 1000
+"""Telegram's overall limit for a bot that pays for broadcasts."""
+_OVERALL = Limit(30, 1.0)
+_PER_CHAT = Limit(1, 1.0)
+_PER_GROUP = Limit(20, 60.0)
 
 
 @dataclass(frozen=True, slots=True)
 class Budgets:
-    """Telegram's sending limits: ~30 messages/s per bot, 1/s per chat, 20/min per group."""
+    """Telegram's sending limits: ~30 messages/s per bot, 1/s per chat, 20/min per group.
+
+    Messages count from Telegram's answer (:meth:`RateLimiter.settle`), so the windows are
+    Telegram's own, with no margin for timing jitter.
+    """
 
     overall: Limit = _OVERALL
     per_chat: Limit = _PER_CHAT
     per_group: Limit = _PER_GROUP
 
+    @classmethod
+    def of(cls, settings: Settings) -> Budgets:
+        overall = (PAID_BROADCAST_PER_SECOND if settings.telegram_paid_broadcast
+                   else settings.telegram_messages_per_second)
+        return cls(Limit(overall, 1.0), Limit(settings.telegram_chat_messages_per_second, 1.0),
+                   Limit(settings.telegram_group_messages_per_minute, 60.0))
+
     def limiter(self, clock: Callable[[], float] = time.monotonic,
                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> RateLimiter:
         """A rate limiter keeping these budgets, counted on ``clock``."""
         return RateLimiter(overall=self.overall, per_chat=self.per_chat,
-                           per_group=self.per_group, clock=clock, sleep=sleep)
+                           per_group=self.per_group, clock=clock, sleep=sleep,
+                           is_group=is_group)
 
 
 @contextlib.contextmanager
@@ -65,6 +77,8 @@ def _translated() -> Iterator[None]:
         yield
     except TelegramError as exc:
         raise delivery_error(exc) from exc
+    except Exception as exc:
+        raise unreadable(exc) from exc
 
 
 class Outgoing:

@@ -69,6 +69,7 @@ class ZaloBotChannel(Lifecycle):
 
     name = CHANNEL
     capabilities = CAPABILITIES
+    limiter = None  # Zalo publishes no budget; its rate-limit answers pause the sender
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher

@@ -75,6 +75,7 @@ class ZaloOaChannel(Lifecycle):
 
     name = CHANNEL
     capabilities = CAPABILITIES
+    limiter = None  # Zalo publishes no budget for the OA; its rate-limit answers pause the sender
 
     def __init__(self, dispatcher: Dispatcher, *,
                  clock: Callable[[], datetime] = utc_now) -> None:
