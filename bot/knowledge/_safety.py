@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from bot.knowledge._analysis import TEENCODE
+from bot.knowledge._analysis import TEENCODE, unslur, untelex
+from bot.knowledge._language import detect_language
 from bot.text import fold
 
 Crisis = Literal["suicide", "overdose", "danger"]
@@ -56,14 +57,17 @@ muon chet|muon chit|muon tu tu|muon tu sat|nghi den chuyen tu tu|nghi den tu tu|
 |cach tu sat|cach chet|tu tu nhe nhang|take to die|ways to die|how to die|painless way
 |painless death|how to kill myself|bien mat khoi cuoc doi|nen bien mat|bien mat khoi the gioi
 |bao nhieu vien thi chet|bao nhieu thi chet|lam sao de chet|cach nao de chet|muon chet cho nhanh
-|thuoc ngu thi chet|vien thi chet|thuoc thi chet|uong gi de chet|uong gi thi chet
+|thuoc ngu thi chet|vien thi chet|thuoc thi chet|uong gi de chet|uong gi thi chet|quyen sinh
+|tim den cai chet|ve voi ong ba|song chi nua|song lam chi|chet me cho roi|nen chet
+|khong dang song|ngu luon khong day|lao dau vao xe|kill my self|be dead|be alive anymore
+|end my own life|wanna be dead|want to be dead
 """)
 # Self-harm words of questions too ("nhảy cầu" is also a sport, "uống thuốc chuột có chết
 # không" a question): they count with someone, or outside a general question.
 _SUICIDE_TOPIC = _phrases("""
 tu tu|tu sat|tu hai|treo co|rach tay|rach co tay|cat co tay|cua tay|nhay lau|nhay cau|nhay song
 |nhay xuong|nhay tu tang|jump off|uong thuoc tru sau|uong thuoc chuot|suicide|self harm|se chet
-|dao lam
+|dao lam|cat tay
 """)
 # Pills taken by the box: a general question rarely says it.
 _OVERDOSE_STATEMENT = _phrases("""
@@ -73,7 +77,7 @@ uong ca vi|nuot ca vi|uong het ca vi|uong het vi|nuot het vi|uong ca lo|nuot ca 
 |had too much|used too much|smoked too much|snorted too much|too many pills|swallowed a
 |swallowed all|swallowed the|took a whole|took all my|took a lot of|ca nam thuoc|vua uong thuoc
 |da uong thuoc|vua nuot thuoc|da nuot thuoc|vua uong het|vua nuot het|thuoc chuot roi
-|thuoc tru sau roi
+|thuoc tru sau roi|bunch of pills|handful of pills|whole bottle|entire bottle
 """)
 _OVERDOSE_TOPIC = _phrases("""
 qua lieu|soc thuoc|soc ma tuy|soc ke|soc heroin|soc lieu|ngo doc|trung doc|bat tinh|ngat xiu
@@ -91,7 +95,9 @@ qua lieu|soc thuoc|soc ma tuy|soc ke|soc heroin|soc lieu|ngo doc|trung doc|bat t
 |turning blue|unconscious|unresponsive|passed out|collapsed|fainted|fainting|seizure|seizures
 |convulsing|heart is racing|heart racing|heart is pounding|heart pounding|heart beating fast
 |chest pain|chest hurts|chest is tight|foaming|can t stand up|tim tai|nuot vien|nuot phai
-|an phai|i m dying|lim di|lim dan|nguoi lim
+|an phai|i m dying|lim di|lim dan|nguoi lim|mai khong day|van khong day|khong tinh day|het tho
+|khong con tho|tim ngung dap|ngung tim|khong cu dong|cung do|not waking up|isn t waking up
+|not moving|can t wake|cant wake|oded|qua da|soc thuot
 """)
 # Amounts of pills: "uống 20 viên", "took 30 pills".
 _PILLS = re.compile(r" (?:uong|nuot|an|took|swallowed|taken) (?:(?!bao )\w+ )?"
@@ -108,9 +114,12 @@ giet toi|giet em|giet minh|giet tao|giet ca nha|chem toi|chem em|dam toi|dam em|
 |gonna hurt me|coming for me|coming after me|locked me|let me leave|let me go|for my life
 |kidnapped|at my door|dam ban toi|dam ban em|dam nguoi|dam chet|chat tay|chat chan
 |break the door|break down the door|hiding from|i m hiding|hiding in|biet nha toi|biet nha em
-|know where i live|knows where i live|kill my|kill us|hurt my kids|hurt my children|hurt my son
+|know where i live|knows where i live|kill us|hurt my kids|hurt my children|hurt my son
 |hurt my daughter|bat len xe|bat toi len|bat em len|chet voi tao|chet voi tui tao
-|chet voi bon tao|may chet
+|chet voi bon tao|may chet|would hurt me|would kill me|will kill me|kill me if|hurt me if
+|pulled a knife|pulled a gun|after me|xu dep|biet tay|dan mat|di dao|ke dao|chia sung|chia dao
+|kill my kids|kill my family|kill my children|kill my son|kill my daughter|kill my wife
+|kill my husband|kill my mom|kill my dad
 """)
 _DANGER_TOPIC = _phrases("""
 doa giet|doi giet|dam chem|doi chem|bi chem|bi dam|doa danh|doa xu|no sung|co sung|cam sung
@@ -121,7 +130,8 @@ doa giet|doi giet|dam chem|doi chem|bi chem|bi dam|doa danh|doa xu|no sung|co su
 |theo doi toi|theo doi em|dung truoc nha|hanh hung|bao hanh|bao luc|tra thu|doi no|tong tien
 |doi no xa hoi den|knife|gun|weapon|violent|threatened|threatening|blackmail|being held
 |can t leave|smashing|has a knife|with a knife|with a gun|has a gun|breaking in|breaking into
-|locked in|ep di giao|ep di ban|ep di cho|weapons
+|locked in|ep di giao|ep di ban|ep di cho|weapons|doi xu|ham doa|bao vay|gap nguy hiem|in danger
+|not safe
 """)
 # Harmless words and idioms as typed with diacritics, taken out before folding merges them
 # with danger: "dành" (keep) and "đánh" (hit) fold alike, so do "cười xỉu" and fainting.
@@ -190,7 +200,7 @@ toi|tao|tui|minh|em|anh|t|e|mk|mik|i|me|my|myself
 _SPELLED_TOPIC: dict[str, Crisis] = {
     "tự tử": "suicide", "tự sát": "suicide", "tự vẫn": "suicide", "ngất": "overdose",
     "xỉu": "overdose", "môi tím": "overdose", "hôn mê": "overdose", "tím tái": "overdose",
-    "ngạt": "overdose", "súng": "danger",
+    "ngạt": "overdose", "súng": "danger", "không dậy": "overdose",
 }
 _PRIORITY: tuple[Crisis, ...] = ("overdose", "danger", "suicide")
 _LETTERS = re.compile(r"[^\W_]+")
@@ -205,12 +215,23 @@ def _spelled(text: str) -> str:
     return spelled
 
 
-def _words(spelled: str) -> list[str]:
-    """The folded words of ``spelled`` with shorthand expanded and idioms replaced by a break
-    no phrase can span."""
+# Chat spellings of the words that matter here ("chít", "chếc": chết; "liu": liều).
+_CHAT_WORDS = {"chit": "chet", "chec": "chet", "chek": "chet", "liu": "lieu", "thuot": "thuoc"}
+
+
+def _read(token: str, vietnamese: bool) -> tuple[str, ...]:
+    if token in TEENCODE:
+        return TEENCODE[token]
+    if not vietnamese:  # "own" is no Telex "ô", "won" no chat "quơn"
+        return (token,)
+    return (_CHAT_WORDS.get(token) or unslur(untelex(token)),)
+
+
+def _words(spelled: str, vietnamese: bool) -> list[str]:
+    """The folded words of ``spelled`` with shorthand expanded (chat and Telex spellings too,
+    when ``vietnamese``) and idioms replaced by a break no phrase can span."""
     words = [w for token in spelled.split()
-             for w in (TEENCODE.get(fold(token), (fold(token),)) if token != _BREAK
-                       else (_BREAK,))]
+             for w in (_read(fold(token), vietnamese) if token != _BREAK else (_BREAK,))]
     folded = f" {' '.join(words)} "
     for phrase in _HARMLESS:
         folded = folded.replace(phrase, f" {_BREAK} ")
@@ -235,7 +256,7 @@ def crises_of(text: str) -> tuple[Crisis, ...]:
     """Every situation ``text`` describes, the one to answer first first (see
     :func:`crisis_of`)."""
     spelled = _spelled(text)
-    folded = f" {' '.join(_words(spelled))} "
+    folded = f" {' '.join(_words(spelled, detect_language(text) == 'vi'))} "
     maybe = _has(folded, _HYPOTHETICAL)
     general = maybe or _has(folded, _GENERIC) or _YES_NO.search(folded) is not None
     now = (_has(folded, _NOW) or (not maybe and _has(folded, _SOMEONE))) or not general
