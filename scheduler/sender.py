@@ -81,6 +81,8 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._held = 0
         self._sent: list[int] = []
+        self._lost: list[int] = []  # rows whose outcome could not be recorded
+        self._flying: set[int] = set()
         self._paused_until: datetime | None = None  # on the delivery's clock, as in the store
         self._wake = asyncio.Event()
         self._stopping = False
@@ -94,29 +96,35 @@ class Sender:
         next_hold = next_extend = next_claim = next_flush = 0.0
         try:
             while not self._stopping:
-                now = self.monotonic()
-                if now >= next_hold:
-                    self.leading = await self._lead(self.leading)
-                    next_hold = now + self.hold.total_seconds() / 3
-                if not self.leading:
-                    await self._nap(next_hold - now)
-                    continue
-                if self._held and now >= next_extend:
-                    await self._extend()
-                    next_extend = now + self.lease.total_seconds() / 3
-                if now >= next_claim:
-                    await self._fill()
-                    next_claim = now + self.poll
-                if self._sent and (now >= next_flush or len(self._sent) >= FLUSH_ROWS):
-                    await self._flush()
-                    next_flush = now + FLUSH_EVERY
-                wait = self._dispatch()
-                deadlines = [next_hold, next_claim]
-                if self._held:
-                    deadlines.append(next_extend)
-                if self._sent:
-                    deadlines.append(next_flush)
-                await self._nap(min(wait, min(deadlines) - self.monotonic()))
+                try:
+                    now = self.monotonic()
+                    if now >= next_hold:
+                        self.leading = await self._lead(self.leading)
+                        next_hold = now + self.hold.total_seconds() / 3
+                    if not self.leading:
+                        await self._nap(next_hold - now)
+                        continue
+                    if self._held and now >= next_extend:
+                        await self._extend()
+                        next_extend = now + self.lease.total_seconds() / 3
+                    if now >= next_claim:
+                        await self._fill()
+                        next_claim = now + self.poll
+                    if (self._sent or self._lost) and (
+                            now >= next_flush or len(self._sent) >= FLUSH_ROWS):
+                        await self._flush()
+                        next_flush = now + FLUSH_EVERY
+                    wait = self._dispatch()
+                    deadlines = [next_hold, next_claim]
+                    if self._held:
+                        deadlines.append(next_extend)
+                    if self._sent:
+                        deadlines.append(next_flush)
+                    await self._nap(min(wait, min(deadlines) - self.monotonic()))
+                except Exception as exc:  # the database away for a moment: the loop goes on
+                    logs.event(log, "delivery.sender_failed", logging.ERROR,
+                               channel=self.channel.name, error=type(exc).__name__)
+                    await self._nap(4 * self.poll)
         finally:
             await self._finish()
             if self.leading:
@@ -206,8 +214,12 @@ class Sender:
                                 self.delivery.clock() + timedelta(seconds=seconds))
 
     async def _extend(self) -> None:
+        """Renew the rows in hand (queued or being sent): one whose outcome could not be
+        recorded is left to run out."""
+        held = [queued.id for queue in self._queues.values() for queued in queue]
         async with self.delivery.store.transaction() as conn:
-            await outbox.extend(conn, self.owner, self.delivery.clock() + self.lease)
+            await outbox.extend(conn, [*held, *self._flying], self.owner,
+                                self.delivery.clock() + self.lease)
 
     # --- claiming ---------------------------------------------------------------------------
 
@@ -302,6 +314,7 @@ class Sender:
 
     async def _send(self, queued: _Queued, slot: Slot | None) -> None:
         chat_id = queued.chat_id
+        self._flying.add(queued.id)
         try:
             if slot is None:
                 sent = await self.delivery.attempt(self, self.channel, chat_id, queued.item)
@@ -312,7 +325,12 @@ class Sender:
             if sent:
                 self._sent.append(queued.id)
                 self.delivered += 1
+        except Exception as exc:  # recording the outcome failed: the lease brings the row back
+            self._lost.append(queued.id)
+            logs.event(log, "delivery.record_failed", logging.ERROR, channel=self.channel.name,
+                       outbox_id=queued.id, error=type(exc).__name__)
         finally:
+            self._flying.discard(queued.id)
             self._held -= 1
             self._busy.discard(chat_id)
             queue = self._queues.get(chat_id)
@@ -323,11 +341,20 @@ class Sender:
             self._wake.set()
 
     async def _flush(self) -> None:
-        if not self._sent:
+        if not (self._sent or self._lost):
             return
         sent, self._sent = self._sent, []
-        async with self.delivery.store.transaction() as conn:
-            recorded = await outbox.mark_sent(conn, sent, self.owner, self.delivery.clock())
+        lost, self._lost = self._lost, []
+        now = self.delivery.clock()
+        try:
+            async with self.delivery.store.transaction() as conn:
+                recorded = await outbox.mark_sent(conn, sent, self.owner, now)
+                for item_id in lost:  # tried again once the lease is over
+                    await outbox.retry_at(conn, item_id, self.owner, now + self.lease,
+                                          "outcome not recorded")
+        except Exception:
+            self._sent, self._lost = sent + self._sent, lost + self._lost  # next time
+            raise
         if recorded < len(sent):
             # leases that ran out before the send was recorded: another sender may send these
             logs.event(log, "outbox.lease_lost", logging.WARNING, channel=self.channel.name,

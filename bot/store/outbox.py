@@ -150,12 +150,15 @@ async def claim(conn: AsyncConnection, *, channels: Collection[str], owner: str,
     return sorted(items, key=lambda item: (item.priority, item.id))
 
 
-async def extend(conn: AsyncConnection, owner: str, until: datetime) -> int:
-    """Prolong every lease ``owner`` still holds: rows waiting their turn behind a chat's or a
-    group's budget stay its own however long that takes. How many rows it holds."""
+async def extend(conn: AsyncConnection, item_ids: Collection[int], owner: str,
+                 until: datetime) -> int:
+    """Prolong the leases ``owner`` holds on these rows: rows waiting their turn behind a
+    chat's or a group's budget stay its own however long that takes. How many it still holds."""
+    if not item_ids:
+        return 0
     result = await conn.execute(update(outbox).where(
-        outbox.c.lease_owner == owner, outbox.c.status == PENDING,
-        outbox.c.claimed_until.is_not(None)).values(claimed_until=until))
+        outbox.c.id.in_(list(item_ids)), outbox.c.lease_owner == owner,
+        outbox.c.status == PENDING).values(claimed_until=until))
     return int(result.rowcount)
 
 
