@@ -43,7 +43,6 @@ given up: an update that brings the process down must not do so for ever."""
 INBOX_CLAIM_BATCH = 100
 
 Work = Callable[[], Awaitable[None]]
-Sealed = list[tuple[int | None, str]]
 Replay = Callable[[int, object], Awaitable[None]]
 
 
@@ -59,8 +58,6 @@ class Inbox:
         self.lease = timedelta(seconds=settings.inbox_lease_seconds)
         self._delay = settings.inbox_handle_delay_seconds
         self._held: set[int] = set()
-        self._waiting: list[tuple[Sealed, asyncio.Future[list[int | None]]]] = []
-        self._committing: asyncio.Task[None] | None = None
 
     async def record(self, updates: Sequence[tuple[int | None, object]]) -> list[int | None]:
         """Commit ``updates`` (platform id, the update as parsed JSON), sealed, for they say
@@ -69,40 +66,10 @@ class Inbox:
         keyring = self.dispatcher.services.keyring
         sealed = [(update_id, seal_at_rest(keyring, json.dumps(update)))
                   for update_id, update in updates]
-        if self.dispatcher.store.dialect != "sqlite":  # transactions run side by side there
-            async with self.dispatcher.store.transaction() as conn:
-                return await self._insert(conn, sealed)
-        # SQLite's transactions take turns in this process: updates that arrive while a
-        # commit waits for its turn go into the next commit together, so that a burst of
-        # webhook calls costs a few turns, not one each.
-        recorded: asyncio.Future[list[int | None]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((sealed, recorded))
-        if self._committing is None or self._committing.done():
-            self._committing = asyncio.create_task(self._commit())
-        return await recorded
-
-    async def _commit(self) -> None:
-        while self._waiting:
-            batch: list[tuple[Sealed, asyncio.Future[list[int | None]]]] = []
-            try:
-                async with self.dispatcher.store.transaction() as conn:
-                    batch, self._waiting = self._waiting, []  # all that came while waiting
-                    rows = [await self._insert(conn, sealed) for sealed, _ in batch]
-            except Exception as exc:
-                if not batch:  # the transaction did not begin: fail all that is waiting
-                    batch, self._waiting = self._waiting, []
-                for _, recorded in batch:
-                    if not recorded.done():
-                        recorded.set_exception(exc)
-                continue
-            for (_, recorded), held in zip(batch, rows, strict=True):
-                if not recorded.done():  # its caller may have gone (a dropped connection)
-                    recorded.set_result(held)
-
-    async def _insert(self, conn: AsyncConnection, sealed: Sealed) -> list[int | None]:
         now = self.dispatcher.clock()
-        rows = [await inbox.record(conn, self.channel, update_id, payload, now, now + self.lease)
-                for update_id, payload in sealed]
+        async with self.dispatcher.store.transaction() as conn:
+            rows = [await inbox.record(conn, self.channel, update_id, payload, now,
+                                       now + self.lease) for update_id, payload in sealed]
         self._held.update(row for row in rows if row is not None)
         return rows
 
