@@ -149,6 +149,9 @@ class Sender:
             if self._pause_left() > 0:
                 break
             wait = self._dispatch()
+            if not self._tasks and self.limiter is not None and self._later:
+                # only a chat's budget holds the rest back: let the budgets' clock reach it
+                await self.limiter.sleep(wait)
             await self._nap(wait)
         await self._finish()
         return self.delivered - before

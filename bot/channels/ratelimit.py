@@ -124,6 +124,10 @@ class RateLimiter:
         """Hold every sender back for ``seconds`` (a platform's "retry after")."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait on the budgets' own clock (virtual time in tests, where only this moves it)."""
+        await self._sleep(seconds)
+
     def delay(self, chat: str | None = None) -> float:
         """Seconds until one more message to ``chat`` fits every budget (0: it fits now);
         without a chat, until the overall budget has room."""
