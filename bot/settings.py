@@ -91,8 +91,9 @@ class Settings(BaseSettings):
     delivery_leader_seconds: float = Field(default=10.0, gt=0)
     """A channel's sender holds the token this long per renewal: a replica takes over a dead
     sender's token after at most this."""
-    delivery_max_in_flight: int = Field(default=64, ge=1)
-    """Sends a sender has under way at once (each to a different chat)."""
+    delivery_max_in_flight: int = Field(default=16, ge=1, le=512)
+    """Sends a sender has under way at once (each to a different chat): the overall rate times
+    a send's round trip is enough (30/s x 0.3 s is 9); each has its own connection."""
     delivery_retention_days: int = Field(default=7, ge=1)
     """Sent messages (sealed addresses and contents) are deleted this long after sending."""
 
