@@ -9,13 +9,12 @@ no row, so the round is planned again. Nothing is sent twice and nothing is lost
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ARRAY, Text, bindparam, delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store import _raw
@@ -186,28 +185,14 @@ async def unsubmitted(conn: AsyncConnection, deadline_id: int,
                       owing: Sequence[str]) -> list[str]:
     """The units of ``owing`` (in its order) that have not submitted ``deadline_id``.
 
-    A round after the due date owes a few hundred of some 3,000 units: the database sorts
-    them out against its key instead of sending every submission back to be compared here.
+    Read straight from the driver: a round before the due date finds no submission, one after
+    it a few thousand units' codes, where SQLAlchemy's rows would cost more than the query.
     """
     if not owing:
         return []
-    query = _UNSUBMITTED[conn.dialect.name]
-    found = await conn.execute(query, {"deadline": deadline_id, "owing": (
-        list(owing) if conn.dialect.name == "postgresql" else json.dumps(list(owing)))})
-    return list(found.scalars())
-
-
-# NOT IN rather than NOT EXISTS: the submissions are hashed once (PostgreSQL) or indexed once
-# (SQLite), where NOT EXISTS probes the key once per owing unit.
-_UNSUBMITTED = {
-    "sqlite": text(
-        "SELECT o.value FROM json_each(:owing) AS o WHERE o.value NOT IN (SELECT s.unit FROM"
-        " deadline_submissions AS s WHERE s.deadline_id = :deadline) ORDER BY o.key"),
-    "postgresql": text(
-        "SELECT o.unit FROM unnest(:owing) WITH ORDINALITY AS o(unit, n) WHERE o.unit NOT IN"
-        " (SELECT s.unit FROM deadline_submissions AS s WHERE s.deadline_id = :deadline)"
-        " ORDER BY o.n").bindparams(bindparam("owing", type_=ARRAY(Text))),
-}
+    done = {unit for unit, in await _raw.rows(conn, select(deadline_submissions.c.unit).where(
+        deadline_submissions.c.deadline_id == deadline_id))}
+    return [unit for unit in owing if unit not in done] if done else list(owing)
 
 
 async def submit_many(conn: AsyncConnection, deadline_id: int, units: Iterable[str], *, by: str,

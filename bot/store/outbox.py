@@ -16,17 +16,31 @@ out. The last three stay for ``pcmt-bot admin outbox``; sent rows go after the r
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ARRAY, Text, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.clock import hour_of
 from bot.store._upsert import insert_ignore
-from bot.store.schema import outbox
+from bot.store.schema import outbox, outbox_payloads
 from bot.store.types import UTCDateTime
 
 PENDING, SENT, FAILED, DEAD, HELD = "pending", "sent", "failed", "dead", "held"
@@ -71,36 +85,54 @@ async def enqueue(conn: AsyncConnection, *, channel: str, chat_id: str, payload:
 async def enqueue_many(conn: AsyncConnection, rows: Sequence[tuple[str, str, str, str]], *,
                        due_at: datetime, now: datetime, priority: int) -> None:
     """Queue many rows (``channel``, ``chat_id``, ``payload``, ``dedupe_key``) at once; rows
-    whose ``dedupe_key`` was queued before are skipped.
+    whose ``dedupe_key`` was queued before are skipped. A payload several rows carry is
+    stored once, in ``outbox_payloads``, and those rows name it.
 
-    A year of deadline rounds is about a million and a half rows: SQLAlchemy's per-row parameter
-    handling would cost more than the database, so the rows go to the driver as they are (one
-    array per column on PostgreSQL, one prepared statement on SQLite).
+    A year of deadline rounds is about 600,000 rows saying some 400 different things:
+    SQLAlchemy's per-row parameter handling would cost more than the database, so the rows
+    go to the driver as they are (one array per column on PostgreSQL, one prepared statement
+    on SQLite).
     """
     if not rows:
         return
+    shared = await _share(conn, [row[2] for row in rows], now)
+    bulk = [(channel, chat_id, None if (number := shared.get(payload)) else payload, number,
+             dedupe_key) for channel, chat_id, payload, dedupe_key in rows]
     if conn.dialect.name == "postgresql":
-        channel, chat_id, payload, dedupe_key = (list(column) for column in zip(*rows, strict=True))
+        columns = [list(column) for column in zip(*bulk, strict=True)]
         await conn.execute(_BULK_POSTGRES, {
-            "channel": channel, "chat_id": chat_id, "payload": payload,
-            "dedupe_key": dedupe_key, "due_at": due_at, "now": now, "priority": priority})
+            **dict(zip(("channel", "chat_id", "payload", "payload_id", "dedupe_key"), columns,
+                       strict=True)),
+            "due_at": due_at, "now": now, "priority": priority})
         return
     fixed = (_naive_utc(due_at), _naive_utc(now), priority)
-    await conn.exec_driver_sql(_BULK_SQLITE, [(*row, *fixed) for row in rows])
+    await conn.exec_driver_sql(_BULK_SQLITE, [(*row, *fixed) for row in bulk])
+
+
+async def _share(conn: AsyncConnection, payloads: Sequence[str], now: datetime) -> dict[str, int]:
+    """The ``outbox_payloads`` row of each payload given more than once."""
+    repeated = [payload for payload, count in Counter(payloads).items() if count > 1]
+    shared = {}
+    for payload in repeated:  # a round has a few, one per language and set of deadlines
+        shared[payload] = (await conn.execute(
+            insert(outbox_payloads).values(payload=payload, created_at=hour_of(now))
+            .returning(outbox_payloads.c.id))).scalar_one()
+    return shared
 
 
 _BULK_SQLITE = (
-    "INSERT INTO outbox (channel, chat_id, payload, dedupe_key, due_at, status, attempts,"
-    " created_at, priority) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
+    "INSERT INTO outbox (channel, chat_id, payload, payload_id, dedupe_key, due_at, status,"
+    " attempts, created_at, priority) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)"
     " ON CONFLICT (dedupe_key) DO NOTHING")
 _BULK_POSTGRES = text(
-    "INSERT INTO outbox (channel, chat_id, payload, dedupe_key, due_at, status, attempts,"
-    " created_at, priority) SELECT r.channel, r.chat_id, r.payload, r.dedupe_key, :due_at,"
-    " 'pending', 0, :now, CAST(:priority AS SMALLINT)"
-    " FROM unnest(:channel, :chat_id, :payload, :dedupe_key)"
-    " AS r(channel, chat_id, payload, dedupe_key) ON CONFLICT (dedupe_key) DO NOTHING",
+    "INSERT INTO outbox (channel, chat_id, payload, payload_id, dedupe_key, due_at, status,"
+    " attempts, created_at, priority) SELECT r.channel, r.chat_id, r.payload, r.payload_id,"
+    " r.dedupe_key, :due_at, 'pending', 0, :now, CAST(:priority AS SMALLINT)"
+    " FROM unnest(:channel, :chat_id, :payload, :payload_id, :dedupe_key)"
+    " AS r(channel, chat_id, payload, payload_id, dedupe_key) ON CONFLICT (dedupe_key) DO NOTHING",
 ).bindparams(*(bindparam(name, type_=ARRAY(Text))
                for name in ("channel", "chat_id", "payload", "dedupe_key")),
+             bindparam("payload_id", type_=ARRAY(Integer)),
              bindparam("due_at", type_=UTCDateTime), bindparam("now", type_=UTCDateTime))
 
 
@@ -136,15 +168,21 @@ async def claim(conn: AsyncConnection, *, channels: Collection[str], owner: str,
         .order_by(outbox.c.priority, outbox.c.due_at, outbox.c.id).limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = await conn.execute(
+    rows = (await conn.execute(
         update(outbox).where(outbox.c.id.in_(due.scalar_subquery()))
         .values(claimed_until=now + lease, lease_owner=owner, attempts=outbox.c.attempts + 1)
         .returning(outbox.c.id, outbox.c.channel, outbox.c.chat_id, outbox.c.payload,
-                   outbox.c.dedupe_key, outbox.c.attempts, outbox.c.priority)
-    )
+                   outbox.c.payload_id, outbox.c.dedupe_key, outbox.c.attempts,
+                   outbox.c.priority)
+    )).all()
+    wanted = {row.payload_id for row in rows if row.payload is None}
+    shared: dict[int, str] = dict((await conn.execute(
+        select(outbox_payloads.c.id, outbox_payloads.c.payload)
+        .where(outbox_payloads.c.id.in_(wanted)))).tuples().all()) if wanted else {}
     items = [
-        OutboxItem(row.id, row.channel, row.chat_id, row.payload, row.dedupe_key, row.attempts,
-                   row.priority)
+        OutboxItem(row.id, row.channel, row.chat_id,
+                   row.payload if row.payload is not None else shared[row.payload_id],
+                   row.dedupe_key, row.attempts, row.priority)
         for row in rows
     ]
     return sorted(items, key=lambda item: (item.priority, item.id))
@@ -270,4 +308,7 @@ async def purge(conn: AsyncConnection, sent_before: datetime) -> int:
     are kept no longer than the retention period. How many were deleted."""
     result = await conn.execute(delete(outbox).where(
         outbox.c.status.in_(ENDED), outbox.c.sent_at < sent_before))
+    named = select(outbox.c.payload_id).where(outbox.c.payload_id.is_not(None))
+    await conn.execute(delete(outbox_payloads).where(
+        outbox_payloads.c.created_at < sent_before, outbox_payloads.c.id.not_in(named)))
     return int(result.rowcount)

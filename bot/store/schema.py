@@ -71,7 +71,8 @@ outbox = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("channel", String(16), nullable=False),
     Column("chat_id", String(255), nullable=False),
-    Column("payload", Text, nullable=False),
+    # the content, or (a round's words to many chats) the outbox_payloads row it shares
+    Column("payload", Text, nullable=True),
     Column("dedupe_key", String(128), nullable=False),
     Column("due_at", UTCDateTime, nullable=False),
     Column("status", String(20), nullable=False, default="pending"),
@@ -85,11 +86,20 @@ outbox = Table(
     # 0 crisis and check-in alerts, 1 routed reports, 2 check-ins and reminders (migration 0010)
     Column("priority", SmallInteger, nullable=False, server_default="2"),
     Column("lease_owner", String(64), nullable=True),
+    # no foreign key: SQLite cannot add one to an existing table (migration 0013)
+    Column("payload_id", Integer, nullable=True),
     UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
-    Index("ix_outbox_status_due_at", "status", "due_at"),
     Index("ix_outbox_held_for", "held_for"),
     Index("ix_outbox_status_priority_due_at", "status", "priority", "due_at"),
     Index("ix_outbox_lease_owner", "lease_owner"),
+)
+
+outbox_payloads = Table(
+    "outbox_payloads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 # One sender per channel token at a time, and the platform's pause for every replica
