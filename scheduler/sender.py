@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -47,6 +48,34 @@ FLUSH_ROWS = 200
 HELD_FACTOR = 20
 """A sender holds at most this many times its claim-ahead amount (rows waiting behind a slow
 chat or group included)."""
+TRIP_WINDOW = 10.0
+"""Seconds over which the shortest round trip of a send is remembered."""
+MIN_IN_FLIGHT = 4
+
+
+class _ShortestTrip:
+    """The shortest round trip of a send over the last one or two windows.
+
+    Sends under way beyond the overall rate times the unqueued round trip buy nothing, and
+    cost time: their answers queue on the event loop, and a message counts against the
+    budgets until its answer is read, so every millisecond an answer waits is a millisecond
+    the budget stands idle. The shortest trip is the one that did not queue.
+    """
+
+    __slots__ = ("_current", "_ends", "_previous")
+
+    def __init__(self) -> None:
+        self._ends = 0.0
+        self._current = self._previous = float("inf")
+
+    def add(self, seconds: float, now: float) -> None:
+        if now >= self._ends:
+            self._previous, self._current = self._current, float("inf")
+            self._ends = now + TRIP_WINDOW
+        self._current = min(self._current, seconds)
+
+    def shortest(self) -> float:
+        return min(self._current, self._previous)
 
 
 @dataclass(order=True, slots=True)
@@ -69,11 +98,13 @@ class Sender:
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.hold = timedelta(seconds=settings.delivery_leader_seconds)
         self.max_in_flight = settings.delivery_max_in_flight
+        self.rate = 0.0
         if self.limiter is not None:
-            rate = self.limiter.overall.count / self.limiter.overall.period
-            self.ahead = max(1, round(rate * settings.delivery_claim_ahead_seconds))
+            self.rate = self.limiter.overall.count / self.limiter.overall.period
+            self.ahead = max(1, round(self.rate * settings.delivery_claim_ahead_seconds))
         else:
             self.ahead = 2 * self.max_in_flight
+        self._trips = _ShortestTrip()
         self._queues: dict[str, deque[_Queued]] = {}
         self._ready: list[_Queued] = []  # the head of each chat that may send
         self._later: list[tuple[float, _Queued]] = []  # heads waiting for their chat's budget
@@ -287,7 +318,8 @@ class Sender:
             heapq.heappush(self._ready, heapq.heappop(self._later)[1])
         if self._pause_left() > 0:
             return self._pause_left()
-        while self._ready and len(self._tasks) < self.max_in_flight:
+        room = self._room()
+        while self._ready and len(self._tasks) < room:
             if self.limiter is not None:
                 overall = self.limiter.delay()
                 if overall > 0:
@@ -315,9 +347,19 @@ class Sender:
             return max(0.0, self._later[0][0] - now)
         return self.poll
 
+    def _room(self) -> int:
+        """Sends that may be under way: twice the overall rate times the shortest trip, and
+        two more, within the setting."""
+        shortest = self._trips.shortest()
+        if not self.rate or shortest == float("inf"):
+            return self.max_in_flight
+        wanted = math.ceil(2 * self.rate * shortest) + 2
+        return min(self.max_in_flight, max(MIN_IN_FLIGHT, wanted))
+
     async def _send(self, queued: _Queued, slot: Slot | None) -> None:
         chat_id = queued.chat_id
         self._flying.add(queued.id)
+        started = self.monotonic()
         try:
             if slot is None:
                 sent = await self.delivery.attempt(self, self.channel, chat_id, queued.item)
@@ -326,6 +368,8 @@ class Sender:
                     sent = await self.delivery.attempt(self, self.channel, chat_id, queued.item)
                 self.limiter.settle(slot)  # type: ignore[union-attr] # a slot means a limiter
             if sent:
+                now = self.monotonic()
+                self._trips.add(now - started, now)
                 self._sent.append(queued.id)
                 self.delivered += 1
         except Exception as exc:  # recording the outcome failed: the lease brings the row back

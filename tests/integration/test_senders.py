@@ -19,6 +19,7 @@ from bot.security.privacy import Keyring
 from bot.settings import Settings
 from bot.store import Store, outbox, senders
 from bot.store.schema import outbox as outbox_table
+from bot.store.schema import outbox_payloads
 from scheduler.delivery import Delivery
 from tests.conftest import FakeClock, StoreFactory
 from tests.harness import RecordingChannel
@@ -228,3 +229,53 @@ async def test_bulk_queuing_keeps_the_priority(store: Store) -> None:
         [item] = await outbox.claim(conn, channels=["fake"], owner="x", now=now,
                                     lease=timedelta(seconds=5), limit=5)
     assert item.priority == outbox.ROUTED
+
+
+async def test_a_round_stores_its_words_once_and_purging_keeps_what_rows_still_name(
+        store: Store) -> None:
+    now = datetime.now(UTC)
+    same, other = Reply("the round's words").to_json(), Reply("alone").to_json()
+    rows = [("fake", f"c{n}", same, f"round:{n}") for n in range(50)]
+    async with store.transaction() as conn:
+        await outbox.enqueue_many(conn, [*rows, ("fake", "x", other, "alone")], due_at=now,
+                                  now=now, priority=outbox.ROUTINE)
+        stored = (await conn.execute(select(outbox_table.c.payload))).scalars().all()
+        shared = (await conn.execute(select(outbox_payloads.c.payload))).scalars().all()
+        assert shared == [same] and stored.count(None) == 50 and other in stored
+        items = await outbox.claim(conn, channels=["fake"], owner="x", now=now,
+                                   lease=timedelta(seconds=5), limit=100)
+        assert sorted(item.payload for item in items) == sorted([same] * 50 + [other])
+        await outbox.mark_sent(conn, [item.id for item in items[:30]], "x", now)
+        later = now + timedelta(days=1)
+        assert await outbox.purge(conn, later) == 30
+        assert (await conn.execute(select(outbox_payloads.c.id))).all()  # 20 rows name it
+        await outbox.mark_sent(conn, [item.id for item in items[30:]], "x", now)
+        assert await outbox.purge(conn, later) == 21
+        assert not (await conn.execute(select(outbox_payloads.c.id))).all()
+
+
+async def test_sends_under_way_follow_the_rate_times_the_shortest_trip(store: Store) -> None:
+    """At 40 a second with trips of 20 ms, a couple of sends under way keep the budget
+    busy: the setting's 16 would only make answers wait on each other."""
+    limiter = RateLimiter(overall=Limit(40, 1.0), per_chat=Limit(1, 1.0))
+    channel = RecordingChannel("fake", limiter=limiter, delay=0.02)
+    under_way, most = 0, []
+    send = channel.send
+
+    async def counting(chat_id: str, reply: Reply) -> None:
+        nonlocal under_way
+        under_way += 1
+        most.append(under_way)
+        try:
+            await send(chat_id, reply)
+        finally:
+            under_way -= 1
+
+    channel.send = counting  # type: ignore[method-assign]
+    for number in range(60):
+        await enqueue(store, f"c{number}", f"m{number}")
+    async with Delivery(store, {"fake": channel}, quick(delivery_max_in_flight=16), utc_now,
+                        KEYRING):
+        await until(lambda: len(channel.sent) == 60)
+    assert max(most[:16]) > 4  # before any trip is measured: the setting
+    assert max(most[-30:]) <= 6  # then 2 x 40/s x 0.02 s + 2, a little more when loaded
