@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, TextClause
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
-async def rows(conn: AsyncConnection, query: Select[Any]) -> Sequence[Sequence[Any]]:
+async def rows(conn: AsyncConnection,
+               query: Select[Any] | TextClause) -> Sequence[Sequence[Any]]:
     """The rows of ``query`` as the driver returns them (tuples, or asyncpg records)."""
     compiled = query.compile(dialect=conn.dialect)
     params = [compiled.params[name] for name in compiled.positiontup or ()]

@@ -105,7 +105,7 @@ async def enqueue_many(conn: AsyncConnection, rows: Sequence[tuple[str, str, str
                        strict=True)),
             "due_at": due_at, "now": now, "priority": priority})
         return
-    fixed = (_naive_utc(due_at), _naive_utc(now), priority)
+    fixed = (_sqlite_text(due_at), _sqlite_text(now), priority)
     await conn.exec_driver_sql(_BULK_SQLITE, [(*row, *fixed) for row in bulk])
 
 
@@ -136,9 +136,10 @@ _BULK_POSTGRES = text(
              bindparam("due_at", type_=UTCDateTime), bindparam("now", type_=UTCDateTime))
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    """What :class:`~bot.store.types.UTCDateTime` stores on SQLite."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
+def _sqlite_text(moment: datetime) -> str:
+    """What :class:`~bot.store.types.UTCDateTime` stores on SQLite (naive UTC in SQLAlchemy's
+    format), written once for a batch rather than adapted row by row."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _claimable(now: datetime) -> list[object]:
