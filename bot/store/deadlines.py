@@ -186,28 +186,33 @@ async def unsubmitted(conn: AsyncConnection, deadline_id: int,
                       owing: Sequence[str]) -> list[str]:
     """The units of ``owing`` (in its order) that have not submitted ``deadline_id``.
 
-    Sorted out by the database against its key and read straight from the driver: a round
-    after the due date owes a few hundred of some 3,000 units, and one before it all of them,
-    where SQLAlchemy's rows, or every submission sent back to compare here, cost more than
-    the query.
+    Before the due date a round finds no submission at all (one cheap look); after it, a few
+    hundred of some 3,000 units have not submitted, sorted out by the database against its key
+    and read straight from the driver, where SQLAlchemy's rows, or every submission sent back
+    to compare here, would cost more than the query.
     """
     if not owing:
         return []
+    any_in = select(deadline_submissions.c.unit).where(
+        deadline_submissions.c.deadline_id == deadline_id).limit(1)
+    if not await _raw.rows(conn, any_in):
+        return list(owing)
     postgres = conn.dialect.name == "postgresql"
     query = _UNSUBMITTED_POSTGRES if postgres else _UNSUBMITTED_SQLITE
-    return [unit for unit, in await _raw.rows(conn, query.bindparams(
-        deadline=deadline_id, owing=list(owing) if postgres else json.dumps(list(owing))))]
+    missing = {unit for unit, in await _raw.rows(conn, query.bindparams(
+        deadline=deadline_id, owing=list(owing) if postgres else json.dumps(list(owing))))}
+    return [unit for unit in owing if unit in missing]
 
 
 # NOT IN rather than NOT EXISTS: the submissions are hashed once (PostgreSQL) or indexed once
 # (SQLite), where NOT EXISTS probes the key once per owing unit.
 _UNSUBMITTED_SQLITE = text(
     "SELECT o.value FROM json_each(:owing) AS o WHERE o.value NOT IN (SELECT s.unit FROM"
-    " deadline_submissions AS s WHERE s.deadline_id = :deadline) ORDER BY o.key")
+    " deadline_submissions AS s WHERE s.deadline_id = :deadline)")
 _UNSUBMITTED_POSTGRES = text(
-    "SELECT o.unit FROM unnest(:owing) WITH ORDINALITY AS o(unit, n) WHERE o.unit NOT IN"
-    " (SELECT s.unit FROM deadline_submissions AS s WHERE s.deadline_id = :deadline)"
-    " ORDER BY o.n").bindparams(bindparam("owing", type_=ARRAY(Text)))
+    "SELECT o.unit FROM unnest(:owing) AS o(unit) WHERE o.unit NOT IN"
+    " (SELECT s.unit FROM deadline_submissions AS s WHERE s.deadline_id = :deadline)",
+).bindparams(bindparam("owing", type_=ARRAY(Text)))
 
 
 async def submit_many(conn: AsyncConnection, deadline_id: int, units: Iterable[str], *, by: str,
@@ -240,10 +245,10 @@ async def take_snoozes(conn: AsyncConnection, day: date) -> list[tuple[int, str]
 async def inboxes_by_unit(conn: AsyncConnection, role: str) -> dict[str, list[Inbox]]:
     """Every active inbox of ``role``, by commune (officers) or province (supervisors)."""
     unit = inboxes.c.commune_code if role == "officer" else inboxes.c.province_code
-    fields = [inboxes.c[name] for name in Inbox.__slots__]
+    fields = [inboxes.c[name] for name in Inbox._fields]
     rows = await _raw.rows(conn, select(unit, *fields).where(
         inboxes.c.role == role, inboxes.c.active.is_(True)).order_by(unit, inboxes.c.id))
     found: dict[str, list[Inbox]] = defaultdict(list)
     for code, *values in rows:  # read every planning tick
-        found[str(code)].append(Inbox(*values))
+        found[str(code)].append(Inbox._make(values))
     return found

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from bot.store.types import UTCDateTime
@@ -89,9 +90,9 @@ outbox = Table(
     # no foreign key: SQLite cannot add one to an existing table (migration 0013)
     Column("payload_id", Integer, nullable=True),
     UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
-    Index("ix_outbox_held_for", "held_for"),
+    Index("ix_outbox_held_for", "held_for", sqlite_where=text("held_for IS NOT NULL"),
+          postgresql_where=text("held_for IS NOT NULL")),
     Index("ix_outbox_status_priority_due_at", "status", "priority", "due_at"),
-    Index("ix_outbox_lease_owner", "lease_owner"),
 )
 
 outbox_payloads = Table(
