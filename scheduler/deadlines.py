@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot import logs
 from bot.clock import local
-from bot.deadlines.planner import Claimed, Planned, plan
+from bot.deadlines.planner import Claimed, Owed, Planned, plan
 from bot.services import Services
 from bot.store import Store
 
@@ -28,11 +28,12 @@ class Deadlines:
         self.services = services
         self.clock = clock
         self.claimed: Claimed = set()
+        self.owed = Owed()
 
     async def tick(self) -> Planned:
         now = self.clock()
         async with self.store.transaction() as conn:
-            planned = await plan(conn, self.services, now, self.claimed)
+            planned = await plan(conn, self.services, now, self.claimed, self.owed)
         # Only once committed: a round rolled back must be planned again by the next tick.
         today = local(now).date()
         self.claimed = {key for key in self.claimed | planned.claimed if key[2] == today}

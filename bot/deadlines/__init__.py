@@ -122,7 +122,14 @@ def province_of(rule: Rule, unit: str, index: CommuneIndex) -> str:
 
 
 def unit_name(rule: Rule, unit: str, index: CommuneIndex) -> str:
-    if rule.role == "supervisor":
+    return _unit_name(rule.role, unit, index)
+
+
+@lru_cache(maxsize=8192)
+def _unit_name(role: str, unit: str, index: CommuneIndex) -> str:
+    # A missed deadline's digest names a few hundred units every day: the index never
+    # changes in a process, so neither do their names.
+    if role == "supervisor":
         return next((p.name for p in index.provinces() if p.code == unit), unit)
     commune = index.get(unit)
     return f"{commune.name}, {commune.province_name}" if commune else unit

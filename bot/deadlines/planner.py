@@ -49,6 +49,30 @@ Claimed = set[tuple[str, str, date]]
 each minute's tick after the first of the day then costs no statement for them."""
 
 
+class Owed:
+    """Who owed each deadline at the last count of its submissions, kept across ticks: a
+    missed deadline's daily follow-up then costs one count instead of sorting out some 3,000
+    units again, until someone submits. Bounded to the deadlines planned most recently."""
+
+    LIMIT = 256
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[int, list[str], list[str]]] = {}
+
+    async def missing(self, conn: AsyncConnection, deadline_id: int,
+                      owing: list[str]) -> list[str]:
+        count = await store.submitted_count(conn, deadline_id)
+        known = self._known.pop(deadline_id, None)
+        if known is not None and known[0] == count and known[1] == owing:
+            missing = known[2]
+        else:
+            missing = await store.unsubmitted(conn, deadline_id, owing)
+        self._known[deadline_id] = (count, owing, missing)
+        if len(self._known) > self.LIMIT:
+            del self._known[next(iter(self._known))]
+        return missing
+
+
 @dataclass(slots=True)
 class Planned:
     reminders: int = 0
@@ -92,6 +116,7 @@ class _Round:
     now: datetime
     inboxes: dict[str, dict[str, list[Inbox]]]
     """Linked chats by role and unit, read once a tick and only when a round is planned."""
+    owed: Owed
     above: dict[str, list[Target]]
     """Who hears of a province's missed deadlines, read once a tick per province."""
     queued: list[Queued] = field(default_factory=list)
@@ -122,9 +147,11 @@ class _Round:
 
 
 async def plan(conn: AsyncConnection, services: Services, now: datetime,
-               known: Collection[tuple[str, str, date]] = ()) -> Planned:
+               known: Collection[tuple[str, str, date]] = (), owed: Owed | None = None,
+               ) -> Planned:
     """Claim and queue every round due at ``now`` (but those ``known`` to be planned); safe
-    to run again and on every replica."""
+    to run again and on every replica. ``owed`` carries what the last ticks counted."""
+    owed = Owed() if owed is None else owed
     today = local(now).date()
     book = await open_book(conn)
     planned = Planned()
@@ -137,7 +164,7 @@ async def plan(conn: AsyncConnection, services: Services, now: datetime,
 
     for rule, deadline in await open_deadlines(conn, book, services.settings, today, now,
                                                round_today, skip=known):
-        work = _Round(conn, services, book, today, now, inboxes, above)
+        work = _Round(conn, services, book, today, now, inboxes, owed, above)
         try:
             # One broken rule or case must not hold back every other deadline's round.
             async with conn.begin_nested():
@@ -150,7 +177,7 @@ async def plan(conn: AsyncConnection, services: Services, now: datetime,
         done.claimed.add((rule.id, deadline.period, today))
         planned.add(done)
         _collect(reminded, work.reminded)
-    work = _Round(conn, services, book, today, now, inboxes, above)
+    work = _Round(conn, services, book, today, now, inboxes, owed, above)
     planned.add(Planned(reminders=await _snoozed(work)))
     _collect(reminded, work.reminded)
     queued = _day_messages(reminded, inboxes, today, book)
@@ -226,7 +253,7 @@ async def _deadline_round(work: _Round, rule: Rule, deadline: Deadline) -> Plann
                                                   work.now):
         return planned
     owing = units(rule, deadline, work.services.communes)
-    missing = await store.unsubmitted(work.conn, deadline.id, owing)
+    missing = await work.owed.missing(work.conn, deadline.id, owing)
     planned.reminders += await _remind(work, rule, deadline, missing)
     planned.rounds.append(f"{rule.id}:{deadline.period}:{kind}")
     if kind == ESCALATE and missing:

@@ -182,6 +182,13 @@ async def submissions(conn: AsyncConnection, deadline_id: int,
             for row in await conn.execute(query)}
 
 
+async def submitted_count(conn: AsyncConnection, deadline_id: int) -> int:
+    """How many units submitted ``deadline_id``: submissions are only ever added, so an
+    unchanged count means unchanged submissions."""
+    return int((await conn.execute(select(func.count()).select_from(deadline_submissions).where(
+        deadline_submissions.c.deadline_id == deadline_id))).scalar_one())
+
+
 async def unsubmitted(conn: AsyncConnection, deadline_id: int,
                       owing: Sequence[str]) -> list[str]:
     """The units of ``owing`` (in its order) that have not submitted ``deadline_id``.

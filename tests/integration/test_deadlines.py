@@ -73,7 +73,12 @@ class DeadlineWorld(World):
         return chat
 
     async def tick(self, store: Store | None = None) -> int:
-        planned = await Deadlines(store or self.store, self.services, self.clock).tick()
+        """A tick of the planner of ``store``'s process, which keeps what it counted before
+        (who owed what) from one tick to the next, as the running bot's does."""
+        store = store or self.store
+        planners: dict[int, Deadlines] = self.__dict__.setdefault("planners", {})
+        planner = planners.setdefault(id(store), Deadlines(store, self.services, self.clock))
+        planned = await planner.tick()
         return planned.reminders + planned.digests
 
     async def delivered(self) -> dict[str, list[Reply]]:
