@@ -15,7 +15,7 @@ from bot import logs
 from bot.clock import local
 from bot.deadlines.planner import Claimed, Owed, Planned, plan
 from bot.services import Services
-from bot.store import Store
+from bot.store import Store, deadlines
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class Deadlines:
     async def tick(self) -> Planned:
         now = self.clock()
         async with self.store.transaction() as conn:
+            await deadlines.replannable(conn)
             planned = await plan(conn, self.services, now, self.claimed, self.owed)
         # Only once committed: a round rolled back must be planned again by the next tick.
         today = local(now).date()

@@ -154,6 +154,15 @@ async def of_period(conn: AsyncConnection, period: str) -> list[Deadline]:
 
 # --- rounds, submissions, snoozes ------------------------------------------------------------
 
+async def replannable(conn: AsyncConnection) -> None:
+    """A tick's rounds are planned again when their transaction is lost, so PostgreSQL need
+    not wait for its commit to reach the disk: what is lost in a crash is what nobody acted
+    on yet (a sender's claim commits durably, and with it everything committed before)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+
 async def claim_run(conn: AsyncConnection, deadline_id: int, kind: str, day: date,
                     now: datetime) -> bool:
     """True for the one transaction that gets to plan this round."""
