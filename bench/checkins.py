@@ -80,7 +80,7 @@ async def _plan(url: str, options: dict[str, Any], folder: Path) -> dict[str, fl
                            Dispatcher(store, services, routers()).routes.flows["checkin"],
                            lambda: NOW)
         began, cpu = time.time(), time.process_time()
-        planned = await tick._batches(tick._plan)
+        planned = await tick.plan()
         return {"planned": planned, "began": began, "ended": time.time(),
                 "cpu": time.process_time() - cpu,
                 "rss": _status_kb("VmRSS"), "hwm": _status_kb("VmHWM")}
