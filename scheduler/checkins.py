@@ -57,7 +57,7 @@ class CheckinTick:
 
     async def tick(self) -> dict[str, int]:
         """What this tick did, by step; every step reads the clock afresh."""
-        done = {"planned": await self._batches(self._plan),
+        done = {"planned": await self.plan(),
                 "sent": await self._batches(self._send),
                 "reminded": await self._batches(self._remind),
                 "escalated": await self._batches(self._escalate)}
@@ -76,8 +76,23 @@ class CheckinTick:
 
     # --- planning ---------------------------------------------------------------------------
 
-    async def _plan(self, conn: AsyncConnection, now: datetime) -> int:
-        due = await checkins.claim_due(conn, now, BATCH)
+    async def plan(self) -> int:
+        """Plan every enrolment due, batch after batch, each claim starting after the last
+        row claimed: on PostgreSQL the rows planned earlier in the tick leave dead entries at
+        the head of the due-time index, which a claim from the start walks again every batch
+        (planning 250,000 took 166 s that way)."""
+        last: list[tuple[datetime, int]] = []
+
+        async def step(conn: AsyncConnection, now: datetime) -> int:
+            due = await checkins.claim_due(conn, now, BATCH, last[-1] if last else None)
+            if due:
+                assert due[-1].next_due_at is not None
+                last.append((due[-1].next_due_at, due[-1].id))
+            return await self._plan(conn, due, now)
+
+        return await self._batches(step)
+
+    async def _plan(self, conn: AsyncConnection, due: list[Enrolment], now: datetime) -> int:
         missed = await checkins.miss_open(conn, [enrolment.id for enrolment in due])
         plans, ended = [], []
         for enrolment in due:

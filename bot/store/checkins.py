@@ -18,8 +18,10 @@ from sqlalchemy import (
     any_,
     bindparam,
     insert,
+    literal,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -152,13 +154,19 @@ async def set_status(conn: AsyncConnection, enrolment_id: int, status: str, *,
     await conn.execute(update(enrolments).where(enrolments.c.id == enrolment_id).values(**values))
 
 
-async def claim_due(conn: AsyncConnection, now: datetime, limit: int) -> list[Enrolment]:
-    """Active enrolments whose next check-in is due; on PostgreSQL rows another scheduler holds
-    are skipped, so two planners never plan the same slot."""
+async def claim_due(conn: AsyncConnection, now: datetime, limit: int,
+                    after: tuple[datetime, int] | None = None) -> list[Enrolment]:
+    """Active enrolments whose next check-in is due, in (due time, id) order from ``after``
+    on; on PostgreSQL rows another scheduler holds are skipped, so two planners never plan the
+    same slot."""
+    query = select(enrolments).where(enrolments.c.status == ACTIVE,
+                                     enrolments.c.next_due_at <= now)
+    if after is not None:
+        due_at, last_id = after
+        query = query.where(tuple_(enrolments.c.next_due_at, enrolments.c.id) > tuple_(
+            literal(due_at, DateTime(timezone=True)), literal(last_id, Integer)))
     rows = await conn.execute(
-        select(enrolments).where(enrolments.c.status == ACTIVE,
-                                 enrolments.c.next_due_at <= now)
-        .order_by(enrolments.c.next_due_at, enrolments.c.id).limit(limit)
+        query.order_by(enrolments.c.next_due_at, enrolments.c.id).limit(limit)
         .with_for_update(skip_locked=True))
     return [_enrolment(row) for row in rows]
 
